@@ -1,0 +1,25 @@
+# One command to set up and run the service, one to set up and run the tests.
+SHELL := /bin/bash
+export LANGGRAPH_CLI_NO_ANALYTICS := 1
+export LANGGRAPH_NO_VERSION_CHECK := true
+export LANGSMITH_TRACING := false
+export UV_PYTHON_DOWNLOADS := never
+PORT ?= 2024
+UV := $(shell command -v uv 2>/dev/null || echo "$$HOME/.local/bin/uv")
+
+.PHONY: setup dev test bench lock
+
+setup:
+	@bash scripts/bootstrap.sh
+
+dev: setup
+	@$(UV) run --frozen python -m agent.serve --port $(PORT)
+
+test: setup
+	@$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(UV) run --frozen python $$b || exit 1; done
+
+lock:
+	@$(UV) lock

@@ -1,0 +1,71 @@
+"""Keeping the service's secrets out of sandboxes, tool outputs and logs.
+
+Two mechanisms, used together:
+- `command_env` builds a command's environment from an allowlist, never from the service's own environment
+  wholesale; anything that looks like a credential is refused even when explicitly passed.
+- `redact` replaces the values of known secrets with a placeholder wherever text leaves the service
+  (tool outputs to the model, log lines, API responses).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping
+
+DEFAULT_ENV_ALLOWLIST: tuple[str, ...] = ("PATH", "HOME", "LANG", "LC_ALL", "TERM", "TZ", "USER")
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE|SESSION)", re.IGNORECASE)
+_MIN_SECRET_LEN = 8
+REDACTED = "[REDACTED]"
+
+
+def looks_secret(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+def command_env(
+    extra: Mapping[str, str] | None = None,
+    *,
+    allowlist: Iterable[str] = DEFAULT_ENV_ALLOWLIST,
+    home: str | None = None,
+) -> dict[str, str]:
+    """The environment for a sandboxed command: allowlisted host variables plus `extra`, minus credentials."""
+    env = {name: os.environ[name] for name in allowlist if name in os.environ and not looks_secret(name)}
+    env.setdefault("PATH", SAFE_PATH)
+    env.setdefault("LANG", "C.UTF-8")
+    if home is not None:
+        env["HOME"] = home
+    for name, value in (extra or {}).items():
+        if looks_secret(name):
+            raise ValueError(f"refusing to pass {name!r} into a sandbox: it looks like a credential")
+        env[name] = value
+    return env
+
+
+def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Values of the service's credential-like environment variables, longest first."""
+    environ = os.environ if environ is None else environ
+    values = {v for k, v in environ.items() if looks_secret(k) and len(v) >= _MIN_SECRET_LEN}
+    return sorted(values, key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str] | None = None) -> str:
+    """Replace every occurrence of a known secret value in `text`."""
+    for value in secret_values() if secrets is None else secrets:
+        if value and value in text:
+            text = text.replace(value, REDACTED)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts secret values from every record's rendered message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
