@@ -1,0 +1,95 @@
+"""The contract between the graphs and everything that drives them (the service's REST/websocket API, the CLI).
+
+- `TaskStatus`: where a task stands, as stored in the graph state's `status`.
+- Interrupt payloads the graphs raise with `interrupt(...)`, and the resume values they accept.
+- Task events the graphs emit on LangGraph's `custom` stream (`get_stream_writer()`), relayed to websocket clients.
+
+Keeping these in one small module lets the graphs and the service evolve independently.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal, TypedDict
+
+
+class TaskStatus(StrEnum):
+    PLANNING = "planning"
+    AWAITING_APPROVAL = "awaiting_approval"
+    PROGRAMMING = "programming"
+    AWAITING_ANSWER = "awaiting_answer"
+    REVIEWING = "reviewing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    LIMIT_REACHED = "limit_reached"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    ANSWERED = "answered"
+    """The manager answered the message directly; no task was started."""
+
+
+TERMINAL_STATUSES = frozenset(
+    {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.LIMIT_REACHED, TaskStatus.REJECTED,
+     TaskStatus.CANCELLED, TaskStatus.ANSWERED}
+)
+
+
+class PlanItem(TypedDict):
+    index: int
+    description: str
+    status: Literal["pending", "in_progress", "done", "skipped"]
+    summary: str
+
+
+# ---------------------------------------------------------------- interrupts (graph -> human)
+
+
+class PlanApprovalRequest(TypedDict):
+    type: Literal["plan_approval"]
+    plan: list[PlanItem]
+
+
+class QuestionRequest(TypedDict):
+    type: Literal["question"]
+    question: str
+
+
+# ---------------------------------------------------------------- resume values (human -> graph)
+# Plan approval: {"type": "accept"} | {"type": "edit", "plan": ["step", ...]}
+#                | {"type": "response", "message": "feedback, replan"} | {"type": "ignore"}  (reject: end the task)
+# Question:      {"type": "answer", "message": "..."}
+
+ResumeType = Literal["accept", "edit", "response", "ignore", "answer"]
+
+
+def resume_value(kind: ResumeType, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, **fields}
+
+
+# ---------------------------------------------------------------- custom stream events (graph -> observers)
+
+
+class EventType(StrEnum):
+    TASK_STARTED = "task_started"
+    PLAN_PROPOSED = "plan_proposed"
+    PLAN_APPROVED = "plan_approved"
+    ITEM_STARTED = "item_started"
+    ITEM_COMPLETED = "item_completed"
+    TOOL_CALL = "tool_call"
+    """{"tool": name, "args": {...}, "call_id": str}"""
+    TOOL_OUTPUT = "tool_output"
+    """{"call_id": str, "chunk": str}: a command's output as it streams."""
+    TOOL_RESULT = "tool_result"
+    """{"call_id": str, "ok": bool, "output": str (capped)}"""
+    DIFF_UPDATED = "diff_updated"
+    QUESTION_ASKED = "question_asked"
+    REVIEW = "review"
+    FINISHED = "finished"
+    """{"status": TaskStatus, "summary": str}"""
+    FAILED = "failed"
+    """{"status": TaskStatus, "reason": str}"""
+
+
+def event(kind: EventType, **data: Any) -> dict[str, Any]:
+    """The payload a graph writes with `get_stream_writer()(event(...))`."""
+    return {"event": kind.value, **data}
