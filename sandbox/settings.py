@@ -54,6 +54,10 @@ class SandboxSettings(BaseSettings):
         description="The repository the local backend works on (tasks may name another).",
     )
     isolation: Isolation = Field(default=Isolation.AUTO, validation_alias=AliasChoices("SANDBOX_ISOLATION"))
+    bwrap_path: str | None = Field(
+        default=None, validation_alias=AliasChoices("SANDBOX_BWRAP_PATH"),
+        description="The bubblewrap binary (a path, or a name looked up on PATH); default `bwrap` on PATH.",
+    )
     workspace_mode: WorkspaceMode = Field(
         default=WorkspaceMode.IN_PLACE, validation_alias=AliasChoices("SANDBOX_WORKSPACE_MODE")
     )

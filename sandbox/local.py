@@ -1,0 +1,250 @@
+"""The local backend: commands and files on this machine, confined to a workspace, optionally inside bubblewrap.
+
+`LocalSandbox` is one workspace (a directory) plus one resident command runner (see `runner.py`), started on first
+use, inside bubblewrap when isolation is on. File operations run on the host, confined by `Workspace`.
+`LocalProvider` hands workspaces to threads: the project itself (one thread at a time per path) or a git worktree
+per thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox import files as fileops
+from sandbox.base import (
+    ExecResult,
+    FileContent,
+    FileInfo,
+    Lease,
+    OutputCallback,
+    SandboxBusy,
+    SandboxError,
+    SearchResult,
+)
+from sandbox.isolation import SANDBOX_HOME, Bwrap, choose
+from sandbox.paths import Workspace
+from sandbox.runner import Runner, runner_argv
+from sandbox.search import search as rg_search
+from sandbox.secrets import command_env
+from sandbox.settings import SandboxSettings, WorkspaceMode
+from sandbox.workspace import PathLock, add_worktree, check_thread_id, remove_worktree, repository, worktree_path
+
+log = logging.getLogger(__name__)
+
+
+class LocalSandbox:
+    """One workspace directory on this machine. Use as `async with`, or call `aclose()`."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        settings: SandboxSettings | None = None,
+        isolation: Bwrap | None = None,
+        writable: Sequence[Path] = (),
+        sandbox_id: str | None = None,
+    ) -> None:
+        self._ws = Workspace(root)
+        self._settings = settings or SandboxSettings()
+        self._isolation = isolation
+        self._id = sandbox_id or f"local:{self._ws.root}"
+        self._home = SANDBOX_HOME if isolation else None
+        python = os.path.realpath(sys.executable)
+        argv = runner_argv(python)
+        if isolation is not None:
+            argv = isolation.argv(self._ws.root, writable=writable, python=python) + argv
+        label = f"runner for {self._id}" + (" (bwrap)" if isolation else "")
+        self._runner = Runner(argv, env=self._env(None), cwd=str(self._ws.root), label=label)
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def root(self) -> str:
+        return str(self._ws.root)
+
+    @property
+    def isolated(self) -> bool:
+        return self._isolation is not None
+
+    @property
+    def runner_pid(self) -> int | None:
+        """The resident runner's process id on the host (bwrap's, when isolated), if running."""
+        return self._runner.pid
+
+    def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        try:
+            return command_env(extra, allowlist=self._settings.env_allowlist, home=self._home)
+        except ValueError as exc:
+            raise SandboxError(str(exc)) from None
+
+    async def exec(
+        self,
+        command: str,
+        *,
+        cwd: str | None = None,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        on_output: OutputCallback | None = None,
+    ) -> ExecResult:
+        workdir = self._ws.directory(cwd or ".").real
+        return await self._runner.run(
+            command, cwd=str(workdir), env=self._env(env), timeout=timeout or self._settings.exec_timeout,
+            limit=self._settings.output_limit, on_output=on_output,
+        )
+
+    async def read(self, path: str, *, max_bytes: int | None = None) -> FileContent:
+        return await asyncio.to_thread(fileops.read_file, self._ws, path, max_bytes or self._settings.read_limit)
+
+    async def write(self, path: str, content: str | bytes) -> FileInfo:
+        return await asyncio.to_thread(fileops.write_file, self._ws, path, content)
+
+    async def list(self, path: str = ".", *, depth: int = 1) -> list[FileInfo]:
+        return await asyncio.to_thread(fileops.list_dir, self._ws, path, max(1, depth))
+
+    async def stat(self, path: str) -> FileInfo:
+        return await asyncio.to_thread(fileops.stat_path, self._ws, path)
+
+    async def search(
+        self,
+        pattern: str,
+        *,
+        path: str = ".",
+        glob: str | None = None,
+        max_results: int = 100,
+        fixed_strings: bool = False,
+        ignore_case: bool = False,
+    ) -> SearchResult:
+        return await rg_search(
+            self._ws, pattern, path=path, glob=glob, max_results=max_results,
+            fixed_strings=fixed_strings, ignore_case=ignore_case,
+        )
+
+    async def upload(self, files: Mapping[str, bytes]) -> None:
+        await asyncio.to_thread(fileops.write_many, self._ws, dict(files))
+
+    async def download(self, path: str) -> bytes:
+        return await asyncio.to_thread(fileops.read_bytes, self._ws, path)
+
+    async def aclose(self) -> None:
+        await self._runner.aclose()
+
+    async def __aenter__(self) -> LocalSandbox:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+
+@dataclass(slots=True)
+class _Held:
+    thread_id: str
+    sandbox: LocalSandbox
+    project: Path
+    lock: PathLock | None = None
+    repo: Path | None = None
+    """Set in worktree mode: the repository the worktree belongs to."""
+
+
+class LocalProvider:
+    """Hands out local sandboxes: in place (the project itself, one thread at a time) or one git worktree per thread."""
+
+    def __init__(self, settings: SandboxSettings | None = None, *, workspace_mode: WorkspaceMode | None = None) -> None:
+        self._settings = settings or SandboxSettings()
+        self._mode = workspace_mode or self._settings.workspace_mode
+        self._held: dict[str, _Held] = {}
+        self._isolation: Bwrap | None = None
+        self._isolation_chosen = False
+        self._lock = asyncio.Lock()
+
+    @property
+    def name(self) -> str:
+        return "local"
+
+    @staticmethod
+    def sandbox_id(thread_id: str) -> str:
+        return f"local:{thread_id}"
+
+    async def _choose_isolation(self) -> Bwrap | None:
+        if not self._isolation_chosen:
+            env_file = Path(".env").resolve()
+            self._isolation = await choose(self._settings, hidden=[env_file] if env_file.is_file() else [])
+            self._isolation_chosen = True
+        return self._isolation
+
+    def _project(self, project_path: str | None) -> Path:
+        raw = project_path or self._settings.project_path
+        if not raw:
+            raise SandboxError("no project path: set OPEN_SWE_LOCAL_PROJECT_PATH or name one in the task")
+        path = Path(raw).expanduser()
+        if not path.is_dir():
+            raise SandboxError(f"project path {str(path)!r} does not exist or is not a directory")
+        return path.resolve()
+
+    async def acquire(self, thread_id: str, *, sandbox_id: str | None = None, project_path: str | None = None) -> Lease:
+        check_thread_id(thread_id)
+        project = self._project(project_path)
+        async with self._lock:
+            sid = self.sandbox_id(thread_id)
+            held = self._held.get(sid)
+            if held is not None:
+                if held.project != project:
+                    raise SandboxBusy(f"thread {thread_id} already works on {held.project}; release it first")
+                return Lease(held.sandbox, fresh=False, backend=self.name)
+            isolation = await self._choose_isolation()
+            if self._mode is WorkspaceMode.WORKTREE:
+                held, fresh = await self._worktree(thread_id, sid, project, isolation)
+            else:
+                held, fresh = self._in_place(thread_id, sid, project, isolation), True
+            self._held[sid] = held
+            log.info("sandbox %s: %s at %s", sid, self._mode.value, held.sandbox.root)
+            return Lease(held.sandbox, fresh=fresh, backend=self.name)
+
+    def _in_place(self, thread_id: str, sid: str, project: Path, isolation: Bwrap | None) -> _Held:
+        lock = PathLock(self._settings.state_dir, project)
+        lock.acquire(thread_id)
+        try:
+            sandbox = LocalSandbox(project, settings=self._settings, isolation=isolation, sandbox_id=sid)
+        except BaseException:
+            lock.release()
+            raise
+        return _Held(thread_id, sandbox, project, lock=lock)
+
+    async def _worktree(self, thread_id: str, sid: str, project: Path, isolation: Bwrap | None) -> tuple[_Held, bool]:
+        repo, common = await repository(project)
+        dest = worktree_path(self._settings.state_dir, repo, thread_id)
+        fresh = await add_worktree(repo, dest, f"agent/{thread_id}")
+        # git inside the worktree writes to the main repository's git dir (objects, refs, index): keep it writable.
+        sandbox = LocalSandbox(dest, settings=self._settings, isolation=isolation, writable=[common], sandbox_id=sid)
+        return _Held(thread_id, sandbox, project, repo=repo), fresh
+
+    async def release(self, sandbox_id: str, *, delete: bool | None = None) -> None:
+        async with self._lock:
+            held = self._held.pop(sandbox_id, None)
+            if held is None:
+                log.debug("release of %s: not held by this provider", sandbox_id)
+                return
+            await self._drop(held, delete=True if delete is None else delete)
+
+    async def _drop(self, held: _Held, *, delete: bool) -> None:
+        try:
+            await held.sandbox.aclose()
+        finally:
+            if held.lock is not None:
+                held.lock.release()
+            if held.repo is not None and delete:
+                await remove_worktree(held.repo, Path(held.sandbox.root))
+
+    async def aclose(self) -> None:
+        """Stop every runner and release every lock; worktrees stay on disk for the threads to resume."""
+        async with self._lock:
+            held, self._held = list(self._held.values()), {}
+            for entry in held:
+                await self._drop(entry, delete=False)

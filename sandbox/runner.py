@@ -1,0 +1,196 @@
+"""Host side of the runner (`runner_main.py`): one long-lived process per sandbox that runs many commands.
+
+Spawning through a resident runner costs a pipe round trip instead of a fresh process tree (and, isolated, a fresh
+bubblewrap) per command. The runner is started on first use and restarted transparently if it dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import itertools
+import json
+import logging
+import os
+import signal
+import struct
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from sandbox.base import BackendError, ExecResult, OutputCallback, SandboxError
+from sandbox.output import OutputCap
+from sandbox.secrets import redact
+
+log = logging.getLogger(__name__)
+
+SOURCE = (Path(__file__).with_name("runner_main.py")).read_text()
+HEADER = struct.Struct(">BII")
+READY, OUT, EXIT, GONE = 0, 1, 2, -1
+HOST_GRACE = 5.0
+"""Seconds past a command's timeout before the host stops trusting the runner to report it."""
+START_TIMEOUT = 15.0
+
+
+def runner_argv(python: str | None = None) -> list[str]:
+    """The command line that starts a runner. `-I -S`: no site, no user environment, no venv needed."""
+    return [python or os.path.realpath(sys.executable), "-I", "-S", "-c", SOURCE]
+
+
+class Runner:
+    """Talks to one runner process; `run` may be called concurrently."""
+
+    def __init__(self, argv: Sequence[str], *, env: Mapping[str, str], cwd: str, label: str = "runner") -> None:
+        self._argv = list(argv)
+        self._env = dict(env)
+        self._cwd = cwd
+        self._label = label
+        self._proc: asyncio.subprocess.Process | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._jobs: dict[int, asyncio.Queue[tuple[int, bytes]]] = {}
+        self._ids = itertools.count(1)
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc and self._proc.returncode is None else None
+
+    async def _ensure(self) -> asyncio.subprocess.Process:
+        proc = self._proc
+        if proc is not None and proc.returncode is None and self._tasks and not self._tasks[0].done():
+            return proc
+        async with self._lock:
+            if self._closed:
+                raise SandboxError(f"{self._label} is closed")
+            proc = self._proc
+            if proc is None or proc.returncode is not None or not self._tasks or self._tasks[0].done():
+                await self._stop()
+                proc = await self._start()
+            return proc
+
+    async def _start(self) -> asyncio.subprocess.Process:
+        proc = await asyncio.create_subprocess_exec(
+            *self._argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=self._env, cwd=self._cwd, start_new_session=True,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            async with asyncio.timeout(START_TIMEOUT):
+                kind, _, _ = HEADER.unpack(await proc.stdout.readexactly(HEADER.size))
+        except (asyncio.IncompleteReadError, TimeoutError):
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            err = (await proc.stderr.read()).decode(errors="replace").strip()
+            await proc.wait()
+            raise BackendError(f"{self._label} failed to start: {redact(err) or 'no output'}") from None
+        if kind != READY:
+            raise BackendError(f"{self._label} spoke an unexpected protocol")
+        self._proc = proc
+        self._tasks = [asyncio.create_task(self._read(proc)), asyncio.create_task(self._log_stderr(proc))]
+        log.debug("%s started (pid %d)", self._label, proc.pid)
+        return proc
+
+    async def _read(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        try:
+            while True:
+                kind, job, size = HEADER.unpack(await proc.stdout.readexactly(HEADER.size))
+                payload = await proc.stdout.readexactly(size) if size else b""
+                queue = self._jobs.get(job)
+                if queue is not None:
+                    queue.put_nowait((kind, payload))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            for queue in self._jobs.values():
+                queue.put_nowait((GONE, b""))
+            if not self._closed:
+                log.warning("%s exited unexpectedly; it will be restarted on the next command", self._label)
+
+    async def _log_stderr(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stderr is not None
+        async for line in proc.stderr:
+            log.warning("%s: %s", self._label, redact(line.decode(errors="replace").rstrip()))
+
+    def _send(self, proc: asyncio.subprocess.Process, request: dict[str, object]) -> None:
+        assert proc.stdin is not None
+        body = json.dumps(request).encode()
+        proc.stdin.write(struct.pack(">I", len(body)) + body)
+
+    async def run(
+        self,
+        command: str,
+        *,
+        cwd: str,
+        env: Mapping[str, str],
+        timeout: float,
+        limit: int,
+        on_output: OutputCallback | None = None,
+    ) -> ExecResult:
+        proc = await self._ensure()
+        job = next(self._ids)
+        queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
+        self._jobs[job] = queue
+        cap, decoder = OutputCap(limit), codecs.getincrementaldecoder("utf-8")("replace")
+        started = time.monotonic()
+        exit_code, timed_out = -1, False
+        try:
+            self._send(proc, {"op": "exec", "id": job, "cmd": command, "cwd": cwd, "env": dict(env), "timeout": timeout})
+            async with asyncio.timeout(timeout + HOST_GRACE):
+                while True:
+                    kind, payload = await queue.get()
+                    if kind == OUT:
+                        cap.feed(payload)
+                        if on_output is not None and (text := decoder.decode(payload)):
+                            await on_output(text.replace("\x00", "\ufffd"))
+                    elif kind == EXIT:
+                        status = json.loads(payload)
+                        exit_code, timed_out = status["code"], status["timed_out"]
+                        break
+                    else:
+                        cap.feed(b"\n[the sandbox's command runner exited unexpectedly]\n")
+                        break
+        except TimeoutError:
+            log.warning("%s did not report a timed-out command; restarting it", self._label)
+            timed_out = True
+            await self._stop()
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                self._send(proc, {"op": "kill", "id": job})
+            raise
+        except (ConnectionError, RuntimeError) as exc:  # writing to a runner that just died
+            cap.feed(f"\n[cannot reach the sandbox's command runner: {exc}]\n".encode())
+        finally:
+            del self._jobs[job]
+        if on_output is not None and (tail := decoder.decode(b"", final=True)):
+            await on_output(tail)
+        return ExecResult(
+            exit_code=exit_code, output=cap.text(), truncated=cap.truncated,
+            timed_out=timed_out, duration=time.monotonic() - started,
+        )
+
+    async def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        tasks, self._tasks = self._tasks, []
+        if proc is not None and proc.returncode is None:
+            if proc.stdin is not None:
+                proc.stdin.close()  # the runner kills its commands and exits when its input closes
+            try:
+                await asyncio.wait_for(proc.wait(), 2.0)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                await proc.wait()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            self._closed = True
+            await self._stop()

@@ -1,0 +1,277 @@
+"""The command runner that lives inside a sandbox: stdlib only, started once as `python -I -S -c <this source>`.
+
+It reads requests on stdin, runs each command in a session of its own (so several can run at once), streams their
+output back, and on timeout kills only that command's process tree. Protocol, integers big-endian:
+  host -> runner: u32 length + JSON, {"op": "exec", "id", "cmd", "cwd", "env", "timeout"} or {"op": "kill", "id"}
+  runner -> host: u8 kind + u32 id + u32 length + payload: READY, OUT (raw output bytes), EXIT (JSON {"code", "timed_out"})
+When stdin closes (or on SIGTERM) it kills every process it started and exits.
+"""
+
+import json
+import os
+import re
+import selectors
+import signal
+import struct
+import sys
+import time
+
+READY, OUT, EXIT = 0, 1, 2
+HEADER = struct.Struct(">BII")
+REQUEST = struct.Struct(">I")
+CHUNK = 1 << 16
+PIPE_SIZE = 1 << 20
+GRACE = 0.2
+"""Seconds to keep reading once the command exited, for output still held by a background child."""
+TIMEOUT_CODE = 124
+SHELL = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
+SIMPLE = re.compile(r"[\w./:=+,@%^-]+(?: [\w./:=+,@%^-]+)*", re.ASCII)
+SHELL_ONLY = frozenset(
+    ". : [ [[ ]] { } ! alias bg bind break builtin caller case cd command compgen complete compopt continue coproc declare"
+    " dirs disown do done echo elif else enable esac eval exec exit export fc fg fi for function getopts hash help history"
+    " if in jobs kill let local logout mapfile popd printf pushd pwd read readarray readonly return select set shift shopt"
+    " source suspend test then time times trap type typeset ulimit umask unalias unset until wait while".split()
+)
+DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+"""Python ignores these; commands must get them back at their default."""
+
+
+class Job:
+    __slots__ = ("id", "pid", "fd", "deadline", "code", "timed_out")
+
+    def __init__(self, job_id, pid, fd, deadline):
+        self.id, self.pid, self.fd, self.deadline = job_id, pid, fd, deadline
+        self.code = None
+        self.timed_out = False
+
+
+def send(kind, job_id, payload=b""):
+    view = memoryview(HEADER.pack(kind, job_id, len(payload)) + payload)
+    while view:
+        view = view[os.write(1, view) :]
+
+
+def fast_argv(cmd, env, cwd):
+    """(path, argv) when `cmd` is one plain external command bash would just exec; None when it needs the shell."""
+    if not SIMPLE.fullmatch(cmd) or "BASH_ENV" in env:
+        return None
+    argv = cmd.split(" ")
+    first = argv[0]
+    if "=" in first or first in SHELL_ONLY:
+        return None
+    if "/" in first:
+        candidates = [os.path.join(cwd, first)]
+    else:
+        candidates = [os.path.join(d or ".", first) for d in env.get("PATH", "").split(":")]
+    for path in candidates:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path, argv
+    return None
+
+
+def descendants(root_pid):
+    children = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(name))
+    found, todo = [], [root_pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(pid):
+    """SIGKILL the command's session and every descendant, including those that started sessions of their own."""
+    for victim in descendants(pid):
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except OSError:
+            pass
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+class Runner:
+    def __init__(self):
+        self.sel = selectors.DefaultSelector()
+        self.jobs = {}
+        self.by_pid = {}
+        self.inbuf = bytearray()
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGTERM, self.terminate)
+        self.wake = wake_r
+        self.sel.register(0, selectors.EVENT_READ, None)
+        self.sel.register(wake_r, selectors.EVENT_READ, None)
+
+    def terminate(self, *_):
+        raise SystemExit(0)
+
+    def spawn(self, req):
+        job_id, cmd, cwd, env = req["id"], req["cmd"], req["cwd"], req["env"]
+        try:
+            os.chdir(cwd)
+            path, argv = fast_argv(cmd, env, cwd) or (SHELL, [SHELL, "-c", cmd])
+        except OSError as exc:
+            send(OUT, job_id, f"cannot enter {cwd}: {exc.strerror}\n".encode())
+            send(EXIT, job_id, b'{"code": 126, "timed_out": false}')
+            return
+        r, w = os.pipe()
+        try:
+            import fcntl
+
+            fcntl.fcntl(r, 1031, PIPE_SIZE)  # F_SETPIPE_SZ: fewer, larger reads for chatty commands
+        except OSError:
+            pass
+        actions = [
+            (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_DUP2, w, 1),
+            (os.POSIX_SPAWN_DUP2, w, 2),
+        ]
+        try:
+            pid = os.posix_spawn(path, argv, env, file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS)
+        except OSError as exc:
+            os.close(r)
+            os.close(w)
+            send(OUT, job_id, f"{SHELL}: {exc.strerror}\n".encode())
+            send(EXIT, job_id, b'{"code": 127, "timed_out": false}')
+            return
+        os.close(w)
+        os.set_blocking(r, False)
+        job = Job(job_id, pid, r, time.monotonic() + float(req["timeout"]))
+        self.jobs[job_id] = job
+        self.by_pid[pid] = job
+        self.sel.register(r, selectors.EVENT_READ, job)
+
+    def handle_requests(self):
+        data = os.read(0, CHUNK)
+        if not data:
+            raise SystemExit(0)
+        self.inbuf += data
+        while len(self.inbuf) >= 4:
+            (size,) = REQUEST.unpack_from(self.inbuf)
+            if len(self.inbuf) < 4 + size:
+                break
+            req = json.loads(bytes(self.inbuf[4 : 4 + size]))
+            del self.inbuf[: 4 + size]
+            if req["op"] == "exec":
+                self.spawn(req)
+            elif req["op"] == "kill" and req["id"] in self.jobs:
+                self.expire(self.jobs[req["id"]], timed_out=False)
+
+    def read_output(self, job):
+        while True:
+            try:
+                data = os.read(job.fd, CHUNK)
+            except BlockingIOError:
+                return
+            if not data:
+                self.close_pipe(job)
+                return
+            send(OUT, job.id, data)
+
+    def close_pipe(self, job):
+        self.sel.unregister(job.fd)
+        os.close(job.fd)
+        job.fd = None
+
+    def reap(self):
+        while True:
+            try:
+                os.read(self.wake, 4096)
+            except BlockingIOError:
+                break
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            job = self.by_pid.pop(pid, None)
+            if job is not None:
+                code = os.waitstatus_to_exitcode(status)
+                job.code = 128 - code if code < 0 else code
+                job.deadline = time.monotonic() + GRACE
+
+    def expire(self, job, *, timed_out):
+        if job.code is None:
+            job.timed_out = job.timed_out or timed_out
+            kill_tree(job.pid)
+            job.deadline = time.monotonic() + GRACE  # then wait for the exit and the last output
+        elif job.fd is not None:
+            self.read_output(job)
+            if job.fd is not None:
+                self.close_pipe(job)  # a background child still holds the pipe: stop listening to it
+
+    def finish_ready(self):
+        for job in [j for j in self.jobs.values() if j.code is not None and j.fd is None]:
+            del self.jobs[job.id]
+            code = TIMEOUT_CODE if job.timed_out else job.code
+            send(EXIT, job.id, json.dumps({"code": code, "timed_out": job.timed_out}).encode())
+
+    def run(self):
+        send(READY, 0)
+        while True:
+            now = time.monotonic()
+            for job in [j for j in self.jobs.values() if j.deadline <= now]:
+                self.expire(job, timed_out=job.code is None)
+            self.finish_ready()
+            wait = min((j.deadline for j in self.jobs.values()), default=now + 3600) - now
+            for key, _ in self.sel.select(max(wait, 0)):
+                if key.data is not None:
+                    if key.data.fd is not None:
+                        self.read_output(key.data)
+                elif key.fd == 0:
+                    self.handle_requests()
+                else:
+                    self.reap()
+            self.finish_ready()
+
+    def shutdown(self):
+        for job in list(self.jobs.values()):
+            if job.code is None:
+                kill_tree(job.pid)
+        for pid in descendants(os.getpid()):  # orphans that re-parented to us (we are their subreaper)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def become_subreaper():
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphaned grandchildren come back to us
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the service
+    except (OSError, AttributeError):
+        pass
+
+
+def main():
+    become_subreaper()
+    runner = Runner()
+    try:
+        runner.run()
+    except (SystemExit, BrokenPipeError):
+        pass
+    finally:
+        runner.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
