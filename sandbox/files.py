@@ -87,6 +87,7 @@ def write_file(ws: Workspace, path: str, content: str | bytes) -> FileInfo:
     fd = _open_regular(resolved.real, path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
+        handle.flush()
         result = os.fstat(handle.fileno())
     return _info(resolved.rel, result)
 
