@@ -1,0 +1,417 @@
+"""Daytona backend: sandboxes from a snapshot, one per thread, deleted after their last use.
+
+The only module that imports the `daytona` SDK. `DaytonaSandbox` runs every operation as one toolbox
+request (see `daytona_workspace`); `DaytonaProvider` does get-or-create per thread (reuse started,
+start stopped, replace gone or broken), the warm pool, retries and metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
+
+import aiohttp
+from daytona import (
+    AsyncDaytona,
+    AsyncSandbox,
+    CreateSandboxFromSnapshotParams,
+    DaytonaConfig,
+    DaytonaConnectionError,
+    DaytonaError,
+    DaytonaTimeoutError,
+    FileUpload,
+    ListSandboxesQuery,
+)
+
+from coordination.store import CoordinationStore, store_from_url
+from sandbox.base import BackendError, Lease, SandboxGone
+from sandbox.daytona_pool import WarmPool
+from sandbox.daytona_settings import POOL_LABEL, THREAD_LABEL, DaytonaSettings, ReleaseAction
+from sandbox.daytona_workspace import RemoteWorkspace
+from sandbox.metrics import API_ERRORS, ENVIRONMENT_COUNT, EXECUTION_TIME
+from sandbox.retry import RetryAdvice, RetryExhausted, RetryPolicy, parse_retry_after, retry_call
+from sandbox.secrets import redact
+from sandbox.settings import SandboxSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CREATE_TOKEN_LABEL = "open-swe.create-token"
+GONE_STATES = frozenset({"destroyed", "destroying", "error", "build_failed", "unknown"})
+STOPPED_STATES = frozenset({"stopped", "archived", "paused"})
+STARTING_STATES = frozenset({"starting", "restoring", "creating", "pulling_snapshot", "resuming", "pending_build"})
+
+
+# ---------------------------------------------------------------- errors and retries
+
+
+def error_kind(exc: BaseException) -> str:
+    status = getattr(exc, "status_code", None)
+    if status == 429:
+        return "rate_limited"
+    if status in (404, 410):
+        return "not_found"
+    if status in (408, 504) or (isinstance(exc, DaytonaTimeoutError) and not isinstance(exc, DaytonaConnectionError)):
+        return "timeout"
+    if status is not None and status >= 500:
+        return "server_error"
+    if isinstance(exc, DaytonaConnectionError | aiohttp.ClientError | ConnectionError | asyncio.TimeoutError):
+        return "connection"
+    if status is not None and status >= 400:
+        return "client_error"
+    return "other"
+
+
+def classify(exc: BaseException) -> RetryAdvice | None:
+    """Retry 429 (after Retry-After), 5xx, 408, connection failures and timeouts; nothing else."""
+    kind = error_kind(exc)
+    if kind == "rate_limited":
+        return RetryAdvice(kind, parse_retry_after(getattr(exc, "headers", None)))
+    if kind in ("server_error", "connection", "timeout"):
+        return RetryAdvice(kind)
+    return None
+
+
+def classify_unsafe(exc: BaseException) -> RetryAdvice | None:
+    """For commands, which must not run twice: retry only what provably never reached the sandbox."""
+    status = getattr(exc, "status_code", None)
+    if status in (429, 502, 503):
+        return classify(exc)
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, aiohttp.ClientConnectorError | ConnectionRefusedError):
+            return RetryAdvice("connection")
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    first = " ".join(str(text).split())
+    return redact(first if len(first) <= limit else first[: limit - 3] + "...")
+
+
+class DaytonaApi:
+    """One AsyncDaytona client per provider, and the retry/metrics wrapper every call goes through."""
+
+    def __init__(self, settings: DaytonaSettings) -> None:
+        self.settings = settings
+        self.policy = RetryPolicy(
+            deadline=settings.retry_deadline, base_delay=settings.retry_base_delay, max_delay=settings.retry_max_delay
+        )
+        self._client: AsyncDaytona | None = None
+
+    @property
+    def client(self) -> AsyncDaytona:
+        if self._client is None:
+            key = self.settings.api_key
+            if key is None or not key.get_secret_value():
+                raise BackendError("DAYTONA_API_KEY is not set: create an API key in the Daytona dashboard and set it")
+            self._client = AsyncDaytona(
+                DaytonaConfig(api_key=key.get_secret_value(), api_url=self.settings.api_url, target=self.settings.target)
+            )
+        return self._client
+
+    async def call(self, operation: str, fn: Callable[[], Awaitable[T]], *, idempotent: bool = True) -> T:
+        def on_retry(advice: RetryAdvice, delay: float) -> None:
+            API_ERRORS.labels(advice.kind).inc()
+            log.info("daytona %s: %s, retrying in %.2fs", operation, advice.kind, delay)
+
+        with EXECUTION_TIME.labels(operation).time():
+            try:
+                return await retry_call(
+                    fn, policy=self.policy, classify=classify if idempotent else classify_unsafe, on_retry=on_retry
+                )
+            except RetryExhausted as exc:
+                API_ERRORS.labels(exc.advice.kind).inc()
+                wait = f" (server asked to wait {exc.advice.after:.0f}s)" if exc.advice.after else ""
+                raise BackendError(one_line(
+                    f"Daytona {operation} failed after {exc.attempts} attempt(s), {exc.advice.kind}{wait}: {exc.last}"
+                )) from exc
+            except Exception as exc:
+                API_ERRORS.labels(error_kind(exc)).inc()
+                raise
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def state_of(remote: AsyncSandbox) -> str:
+    state = remote.state
+    return str(getattr(state, "value", state) or "unknown")
+
+
+# ---------------------------------------------------------------- the sandbox
+
+
+class DaytonaExecutor:
+    """Runs the workspace's scripts through the toolbox; turns failures into one-line sandbox errors."""
+
+    def __init__(self, remote: AsyncSandbox, api: DaytonaApi) -> None:
+        self.remote = remote
+        self._api = api
+
+    async def execute(
+        self, operation: str, command: str, *, env: Mapping[str, str] | None, timeout: float, idempotent: bool
+    ) -> tuple[int, str]:
+        async def attempt() -> tuple[int, str]:
+            response = await self.remote.process.exec(command, env=dict(env) if env else None, timeout=int(timeout) + 1)
+            return (-1 if response.exit_code is None else int(response.exit_code)), response.result or ""
+
+        try:
+            return await self._api.call(operation, attempt, idempotent=idempotent)
+        except DaytonaError as exc:
+            raise await self._explain(operation, exc) from exc
+
+    async def stage(self, files: Mapping[str, bytes]) -> None:
+        uploads = [FileUpload(source=data, destination=path) for path, data in files.items()]
+        try:
+            await self._api.call("stage", lambda: self.remote.fs.upload_files(uploads))
+        except DaytonaError as exc:
+            raise await self._explain("upload", exc) from exc
+
+    async def _explain(self, operation: str, exc: DaytonaError) -> Exception:
+        """Gone or not running -> SandboxGone (the caller re-acquires); anything else -> BackendError."""
+        if exc.status_code in (400, 404, 409, 410):
+            try:
+                await self.remote.refresh_data()
+                state = state_of(self.remote)
+            except DaytonaError as probe:
+                state = "destroyed" if probe.status_code in (404, 410) else None
+            if state is not None and state != "started":
+                return SandboxGone(
+                    f"Daytona sandbox {self.remote.id} is {state} (deleted, expired or stopped): acquire it again"
+                )
+        if exc.status_code == 408:
+            return BackendError(f"Daytona {operation} exceeded the sandbox daemon's timeout")
+        return BackendError(one_line(f"Daytona {operation} failed: {exc}"))
+
+
+class DaytonaSandbox(RemoteWorkspace):
+    """One Daytona sandbox; every operation is one toolbox request (large uploads: two)."""
+
+    def __init__(self, remote: AsyncSandbox, api: DaytonaApi, sandbox_settings: SandboxSettings) -> None:
+        self._executor_impl = DaytonaExecutor(remote, api)
+        self._api = api
+        super().__init__(self._executor_impl, api.settings.workspace_dir, sandbox_settings)
+
+    @property
+    def id(self) -> str:
+        return self._executor_impl.remote.id
+
+    @property
+    def remote(self) -> AsyncSandbox:
+        return self._executor_impl.remote
+
+    async def git_clone(self, url: str, path: str = ".", *, branch: str | None = None, depth: int | None = None) -> None:
+        """Clone through the toolbox's git API (one request) into a workspace path."""
+        target = self._absolute(path)
+        try:
+            await self._api.call("clone", lambda: self.remote.git.clone(url, target, branch=branch, depth=depth))
+        except DaytonaError as exc:
+            raise await self._executor_impl._explain("clone", exc) from exc
+
+
+# ---------------------------------------------------------------- the provider
+
+
+class DaytonaProvider:
+    """Get-or-create one Daytona sandbox per thread; optional warm pool shared through the coordination store."""
+
+    def __init__(
+        self,
+        settings: DaytonaSettings | None = None,
+        *,
+        store: CoordinationStore | None = None,
+        sandbox_settings: SandboxSettings | None = None,
+    ) -> None:
+        self.settings = settings or DaytonaSettings()
+        self._sandbox_settings = sandbox_settings or SandboxSettings()
+        self._owns_store = store is None
+        self._store = store if store is not None else store_from_url(self.settings.redis_url)
+        self._api = DaytonaApi(self.settings)
+        self._held: dict[str, AsyncSandbox] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.pool: WarmPool[AsyncSandbox] | None = None
+        if self.settings.pool_size > 0:
+            stop_after = self.settings.auto_stop_minutes * 60
+            self.pool = WarmPool(
+                self._store,
+                queue=f"daytona-pool:{self.settings.service_label}:{self.settings.snapshot}",
+                size=self.settings.pool_size,
+                lifetime=max(1.0, stop_after * 0.9) if stop_after else None,
+                create=self._create_for_pool,
+                discard=self._delete_id,
+                refill_lock_ttl=self.settings.create_timeout * 2 + 30,
+            )
+
+    @property
+    def name(self) -> str:
+        return "daytona"
+
+    async def acquire(self, thread_id: str, *, sandbox_id: str | None = None, project_path: str | None = None) -> Lease:
+        if not thread_id:
+            raise ValueError("thread_id must not be empty")
+        lock = self._locks.setdefault(thread_id, asyncio.Lock())
+        async with lock:
+            with EXECUTION_TIME.labels("acquire").time():
+                remote = await self._existing(thread_id, sandbox_id)
+                if remote is not None and (ready := await self._ready(remote)) is not None:
+                    return self._lease(ready, fresh=False)
+                return self._lease(await self._fresh(thread_id), fresh=True)
+
+    async def release(self, sandbox_id: str, *, delete: bool | None = None) -> None:
+        remote = self._held.pop(sandbox_id, None)
+        if remote is not None:
+            ENVIRONMENT_COUNT.dec()
+        else:
+            remote = await self._get(sandbox_id)
+            if remote is None:
+                return
+        if delete is None:
+            delete = self.settings.release_action is ReleaseAction.DELETE
+        try:
+            if delete:
+                await self._api.call("delete", lambda: remote.delete())
+            else:
+                await self._api.call("stop", lambda: remote.stop(timeout=self.settings.start_timeout))
+        except DaytonaError as exc:
+            if exc.status_code not in (404, 410):
+                raise BackendError(one_line(f"Daytona release of {sandbox_id} failed: {exc}")) from exc
+
+    async def warm_up(self) -> int:
+        """Fill the warm pool now (e.g. at service start). Returns the sandboxes added by this process."""
+        return await self.pool.refill() if self.pool is not None else 0
+
+    async def aclose(self) -> None:
+        if self.pool is not None:
+            await self.pool.aclose()
+        ENVIRONMENT_COUNT.dec(len(self._held))
+        self._held.clear()
+        await self._api.aclose()
+        if self._owns_store:
+            await self._store.aclose()
+
+    # ------------------------------------------------------------ lifecycle steps
+
+    def _lease(self, remote: AsyncSandbox, *, fresh: bool) -> Lease:
+        if remote.id not in self._held:
+            ENVIRONMENT_COUNT.inc()
+        self._held[remote.id] = remote
+        return Lease(DaytonaSandbox(remote, self._api, self._sandbox_settings), fresh=fresh, backend=self.name)
+
+    async def _existing(self, thread_id: str, sandbox_id: str | None) -> AsyncSandbox | None:
+        """The thread's sandbox: the id from graph state first, else a lookup by labels (after a restart)."""
+        if sandbox_id:
+            remote = await self._get(sandbox_id)
+            if remote is not None and remote.labels.get(THREAD_LABEL) == thread_id:
+                return remote
+            if remote is not None:
+                log.warning("sandbox %s belongs to another thread; ignoring it", sandbox_id)
+        query = ListSandboxesQuery(labels=self.settings.labels_for(thread_id))
+
+        async def first() -> AsyncSandbox | None:
+            found = [s async for s in self._api.client.list(query)]
+            found.sort(key=lambda s: state_of(s) != "started")
+            return found[0] if found else None
+
+        return await self._control("list", first)
+
+    async def _ready(self, remote: AsyncSandbox) -> AsyncSandbox | None:
+        """Started -> as is; stopped/archived -> started; starting -> waited for; gone or broken -> None."""
+        state = state_of(remote)
+        timeout = self.settings.start_timeout
+        try:
+            if state == "started":
+                return remote
+            if state == "stopping":
+                await self._api.call("stop", lambda: remote.wait_for_sandbox_stop(timeout=timeout))
+                state = state_of(remote)
+            if state in STOPPED_STATES:
+                await self._api.call("start", lambda: remote.start(timeout=timeout))
+                return remote
+            if state in STARTING_STATES:
+                await self._api.call("start", lambda: remote.wait_for_sandbox_start(timeout=timeout))
+                return remote
+        except (DaytonaError, BackendError) as exc:
+            log.warning("sandbox %s could not be started (%s); replacing it", remote.id, one_line(str(exc)))
+        if state not in ("destroyed", "destroying"):
+            await self._delete_quietly(remote)
+        return None
+
+    async def _fresh(self, thread_id: str) -> AsyncSandbox:
+        if self.pool is not None:
+            claimed = await self.pool.claim(lambda sid: self._claim(sid, thread_id))
+            if claimed is not None:
+                return claimed
+        return await self._create(self.settings.labels_for(thread_id))
+
+    async def _claim(self, sandbox_id: str, thread_id: str) -> AsyncSandbox | None:
+        remote = await self._get(sandbox_id)
+        if remote is None or state_of(remote) != "started":
+            return None
+        labels = {k: v for k, v in remote.labels.items() if k != POOL_LABEL} | self.settings.labels_for(thread_id)
+        await self._control("labels", lambda: remote.set_labels(labels))
+        return remote
+
+    async def _create_for_pool(self) -> str:
+        labels = self.settings.labels_for() | {POOL_LABEL: self.settings.snapshot}
+        return (await self._create(labels)).id
+
+    async def _create(self, labels: dict[str, str]) -> AsyncSandbox:
+        """Create from the snapshot; a timed-out create deletes its half-made sandbox; a retried create first
+        adopts the sandbox an earlier attempt may have made (found by its one-off token label)."""
+        s = self.settings
+        token = uuid.uuid4().hex
+        attempts = 0
+
+        async def attempt() -> AsyncSandbox:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                async for orphan in self._api.client.list(ListSandboxesQuery(labels={CREATE_TOKEN_LABEL: token})):
+                    if state_of(orphan) == "started":
+                        return orphan
+                    await self._delete_quietly(orphan)
+            params = CreateSandboxFromSnapshotParams(
+                snapshot=s.snapshot, os_user=s.os_user, env_vars={}, labels=labels | {CREATE_TOKEN_LABEL: token},
+                auto_stop_interval=s.auto_stop_minutes, auto_delete_interval=s.auto_delete_minutes,
+                network_block_all=s.network_block_all, language="python",
+            )
+            try:
+                return await self._api.client.create(params, timeout=s.create_timeout)
+            except DaytonaTimeoutError as exc:
+                if exc.sandbox_id:
+                    await self._delete_id(exc.sandbox_id)
+                raise
+
+        return await self._control("create", attempt)
+
+    async def _control(self, operation: str, fn: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await self._api.call(operation, fn)
+        except DaytonaError as exc:
+            raise BackendError(one_line(f"Daytona {operation} failed: {exc}")) from exc
+
+    async def _get(self, sandbox_id: str) -> AsyncSandbox | None:
+        try:
+            return await self._api.call("get", lambda: self._api.client.get(sandbox_id))
+        except DaytonaError as exc:
+            if exc.status_code in (404, 410):
+                return None
+            raise BackendError(one_line(f"Daytona get of {sandbox_id} failed: {exc}")) from exc
+
+    async def _delete_id(self, sandbox_id: str) -> None:
+        remote = await self._get(sandbox_id)
+        if remote is not None:
+            await self._delete_quietly(remote)
+
+    async def _delete_quietly(self, remote: AsyncSandbox) -> None:
+        try:
+            await self._api.call("delete", lambda: remote.delete())
+        except Exception as exc:  # noqa: BLE001 - auto-stop/auto-delete remove it anyway
+            log.warning("deleting sandbox %s failed: %s", remote.id, one_line(str(exc)))
