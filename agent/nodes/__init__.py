@@ -1,0 +1,1 @@
+"""Node implementations used by the graphs in graphs/ (the graphs themselves are wiring only)."""

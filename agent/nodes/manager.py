@@ -1,0 +1,151 @@
+"""Manager nodes: route the user's message (new task, follow-up, direct answer) and close the task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from pydantic import BaseModel, Field
+
+from agent.config import Role
+from agent.contract import TERMINAL_STATUSES, EventType, TaskStatus, event
+from agent.limits import total_tokens
+from agent.git import commit_all, diff_against
+from agent.models import ModelNotConfigured, check_all_roles
+from agent.nodes.common import Run, failed, invoke_model, now
+from agent.nodes.setup import task_from_messages
+from agent.runtime import release_after_task
+from agent.prompts import plan_text, system_prompt
+from agent.state import AgentState, Commit, new_task_state
+from agent.tools.base import Tool, ToolContext
+from sandbox.base import SandboxError
+
+
+class StartTaskArgs(BaseModel):
+    task: str = Field(description="The task, restated completely and precisely.")
+
+
+class FollowUpArgs(BaseModel):
+    instructions: str = Field(description="What the user adds to or changes in the current task.")
+
+
+class AnswerArgs(BaseModel):
+    reply: str = Field(description="The answer to the user.")
+
+
+async def _unused(_: ToolContext, __: Any) -> str:  # router tools are decisions, never executed
+    return ""
+
+
+START_NEW_TASK = Tool("start_new_task", "Start a new coding task.", StartTaskArgs, _unused)
+ADD_TO_CURRENT_TASK = Tool("add_to_current_task", "Route the message to the current task as a follow-up.",
+                           FollowUpArgs, _unused)
+ANSWER = Tool("answer", "Answer the user directly, without starting a task.", AnswerArgs, _unused)
+ROUTER_TOOLS = (START_NEW_TASK, ADD_TO_CURRENT_TASK, ANSWER)
+
+
+def _context(state: AgentState) -> str:
+    if not state.get("task"):
+        return "There is no current task."
+    return (f"Current task ({state.get('status', '')}): {state['task']}\n"
+            f"Plan:\n{plan_text(state.get('plan') or [])}")
+
+
+async def route_message(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    run = Run.of(config)
+    try:
+        check_all_roles(run.settings, run.configurable)
+    except ModelNotConfigured as exc:
+        run.emit(event(EventType.FAILED, status=TaskStatus.FAILED.value, reason=str(exc)))
+        return {**failed(run, str(exc)), "route": "end"}
+    message = task_from_messages(state)
+    if not message.strip():
+        return {**failed(run, "the last user message is empty"), "route": "end"}
+    prompt = [HumanMessage(f"{_context(state)}\n\nThe user's message:\n{message}")]
+    turn = await invoke_model(run, {**state, "steps": 0, "started_at": 0}, Role.ROUTER, conversation=prompt,
+                              system=system_prompt("router", state), tools=ROUTER_TOOLS)
+    usage = {"usage": turn.updates["usage"]} if "usage" in turn.updates else {}
+    if turn.reply is None:
+        run.emit(event(EventType.FAILED, status=TaskStatus.FAILED.value, reason=turn.updates.get("reason", "")))
+        return {**turn.updates, "route": "end"}
+    call = next((c for c in turn.reply.tool_calls if c["name"] in {t.name for t in ROUTER_TOOLS}), None)
+    has_task = bool(state.get("task"))
+    if call is None:  # prose is an answer; nothing at all means "do what the message says"
+        text = str(turn.reply.content).strip()
+        return {**usage, "route": "answer", "pending_answer": text} if text else {**usage, "route": "new_task",
+                                                                                  "pending_task": message}
+    args = call.get("args") or {}
+    if call["name"] == "answer":
+        return {**usage, "route": "answer", "pending_answer": str(args.get("reply") or "")}
+    if call["name"] == "add_to_current_task" and has_task:
+        return {**usage, "route": "follow_up", "pending_task": str(args.get("instructions") or message)}
+    return {**usage, "route": "new_task", "pending_task": str(args.get("task") or message)}
+
+
+async def start_task(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    run = Run.of(config)
+    task = state.get("pending_task") or task_from_messages(state)
+    run.emit(event(EventType.TASK_STARTED, task=task))
+    return {**new_task_state(task), "usage": state.get("usage") or {}, "tokens_at_start": total_tokens(state),
+            "status": TaskStatus.PLANNING.value, "started_at": now(),
+            "base_commit": "", "pending_task": ""}
+
+
+async def follow_up(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    run = Run.of(config)
+    extra = state.get("pending_task") or task_from_messages(state)
+    run.emit(event(EventType.TASK_STARTED, task=state.get("task", ""), follow_up=extra))
+    restart = state.get("status") in TERMINAL_STATUSES
+    return {"task": f"{state.get('task', '')}\n\nFollow-up from the user: {extra}", "plan_feedback": extra,
+            "status": TaskStatus.PLANNING.value, "review_round": 0, "reason": "", "pending_task": "",
+            **({"started_at": now(), "steps": 0, "paused_seconds": 0.0, "tokens_at_start": total_tokens(state)}
+               if restart else {})}
+
+
+async def answer(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    status = state.get("status")
+    keep = status in TERMINAL_STATUSES and status != TaskStatus.ANSWERED
+    return {"messages": [AIMessage(state.get("pending_answer") or "")], "pending_answer": "",
+            **({} if keep else {"status": TaskStatus.ANSWERED.value})}
+
+
+def summary_of(state: AgentState) -> str:
+    parts = [state.get("summary") or ""]
+    done = [i for i in state.get("plan") or [] if i["status"] == "done"]
+    if done and not parts[0]:
+        parts = ["\n".join(f"- {i['description']}: {i['summary']}" for i in done)]
+    return parts[0].strip()
+
+
+async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """Close the task: final commit and diff, final status, the `finished` or `failed` event, a reply to the user."""
+    run = Run.of(config)
+    updates: dict[str, Any] = {}
+    status = state.get("status")
+    if state.get("sandbox_id") and state.get("base_commit"):
+        try:
+            sandbox = await run.sandbox(state)
+            commits: list[Commit] = list(state.get("commits") or [])
+            commit = await commit_all(sandbox, "open-swe: final changes") if status not in (
+                TaskStatus.REJECTED,) else None
+            if commit:
+                updates["commits"] = [*commits, commit]
+            updates["diff"] = await diff_against(sandbox, state["base_commit"])
+            await release_after_task(state, config)
+        except SandboxError as exc:
+            updates.update(failed(run, f"could not finalize the branch: {exc}"))
+            status = TaskStatus.FAILED
+    if status in (TaskStatus.FAILED, TaskStatus.LIMIT_REACHED, TaskStatus.REJECTED, TaskStatus.CANCELLED):
+        reason = updates.get("reason") or state.get("reason", "")
+        run.emit(event(EventType.FAILED, status=str(status), reason=reason))
+        text = f"Task {status}: {reason}"
+        return {**updates, "status": str(status), "summary": state.get("summary") or text,
+                "messages": [AIMessage(text)]}
+    summary = summary_of(state)
+    rounds = int(state.get("review_round") or 0)
+    if state.get("review_verdict") == "rounds_exhausted":
+        summary += f"\n(The reviewer still requested changes after {rounds} rounds; the last requests were not done.)"
+    run.emit(event(EventType.FINISHED, status=TaskStatus.COMPLETED.value, summary=summary,
+                   branch=state.get("branch", ""), commits=len(updates.get("commits", state.get("commits") or []))))
+    return {**updates, "status": TaskStatus.COMPLETED.value, "summary": summary, "messages": [AIMessage(summary)]}

@@ -1,0 +1,159 @@
+"""Planner nodes: read-only exploration, a plan via `session_plan`, reverting any write, and plan approval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import interrupt
+
+from agent.config import Role
+from agent.contract import EventType, PlanItem, TaskStatus, event
+from agent.git import porcelain, revert_new_changes
+from agent.nodes.common import Run, failed, invoke_model, last_ai, now, resumed_pause
+from agent.prompts import system_prompt
+from agent.state import AgentState
+from agent.tools import PLANNER_TOOLS
+from agent.tools.executor import run_tool_calls
+from agent.tools.workflow import SESSION_PLAN, make_plan
+from sandbox.base import SandboxError
+
+FORCE_PLAN = ("You have used your exploration budget. Call `session_plan` now with the plan, based on what you have "
+              "seen so far.")
+NUDGE = "Reply with a tool call: explore further or call `session_plan` with the plan."
+
+
+async def planner_start(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    run = Run.of(config)
+    try:
+        baseline = await porcelain(await run.sandbox(state))
+    except SandboxError as exc:
+        return failed(run, f"planner could not read the workspace: {exc}")
+    conversation = list(state.get("planner_messages") or [])
+    if not conversation:
+        conversation.append(HumanMessage(f"Plan this task:\n{state.get('task', '')}"))
+    if state.get("plan_feedback"):
+        conversation.append(HumanMessage(f"New request from the user, plan it:\n{state['plan_feedback']}"))
+    return {"planner_messages": conversation, "planner_baseline": baseline, "plan_feedback": "",
+            "status": TaskStatus.PLANNING.value, "planner_steps": 0, "planner_done": False}
+
+
+async def planner_agent(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    run = Run.of(config)
+    steps = int(state.get("planner_steps") or 0)
+    conversation = list(state.get("planner_messages") or [])
+    exhausted = steps >= run.settings.planner_max_exploration_steps
+    tools = (SESSION_PLAN,) if exhausted else PLANNER_TOOLS
+    if exhausted and not (isinstance(conversation[-1], HumanMessage) and conversation[-1].content == FORCE_PLAN):
+        conversation.append(HumanMessage(FORCE_PLAN))
+    turn = await invoke_model(run, state, Role.PLANNER, conversation=conversation, tools=tools,
+                              system=system_prompt("planner", state,
+                                                   max_steps=run.settings.planner_max_exploration_steps))
+    return {**turn.updates, "planner_messages": turn.conversation, "planner_steps": steps + 1}
+
+
+async def planner_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    run = Run.of(config)
+    conversation = list(state.get("planner_messages") or [])
+    reply = last_ai(conversation)
+    assert reply is not None
+    sandbox = await run.sandbox(state)
+    allowed = (SESSION_PLAN,) if int(state.get("planner_steps") or 0) > run.settings.planner_max_exploration_steps \
+        else PLANNER_TOOLS
+    batch = await run_tool_calls(reply, allowed, run.tool_context(sandbox, state),
+                                 output_chars=run.settings.tool_output_chars, emit=run.emit)
+    updates: dict[str, Any] = {"planner_messages": [*conversation, *batch.messages]}
+    if "notes" in batch.updates:
+        updates["notes"] = batch.updates["notes"]
+    if "plan" in batch.updates:
+        updates["plan"] = merge_with_done(state.get("plan") or [], batch.updates["plan"])
+        updates["plan_title"] = batch.updates.get("plan_title", "")
+        updates["planner_done"] = True
+    elif int(state.get("planner_steps") or 0) > run.settings.planner_max_exploration_steps + 2:
+        updates["plan"] = merge_with_done(state.get("plan") or [], make_plan([state.get("task", "Carry out the task")]))
+        updates["planner_done"] = True
+    return updates
+
+
+def merge_with_done(old: list[PlanItem], new: list[PlanItem]) -> list[PlanItem]:
+    """A follow-up's plan keeps the items already done before it."""
+    done = [dict(i) for i in old if i["status"] == "done"]
+    merged = done + [dict(i) for i in new]
+    return [PlanItem(index=k, description=i["description"], status=i["status"], summary=i.get("summary", ""))
+            for k, i in enumerate(merged)]
+
+
+async def planner_nudge(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """The planner answered without a tool call: take its text as the plan after one reminder."""
+    conversation = list(state.get("planner_messages") or [])
+    reply = last_ai(conversation)
+    text = str(reply.content).strip() if reply else ""
+    reminded = len(conversation) >= 2 and isinstance(conversation[-2], HumanMessage) and conversation[-2].content == NUDGE
+    if not reminded:
+        return {"planner_messages": [*conversation, HumanMessage(NUDGE)]}
+    lines = [ln.strip().lstrip("-*0123456789.) ").strip() for ln in text.splitlines()]
+    items = [ln for ln in lines if ln] or [state.get("task", "Carry out the task")]
+    return {"plan": merge_with_done(state.get("plan") or [], make_plan(items[:20])), "planner_done": True}
+
+
+async def planner_finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """Revert anything the planner changed in the workspace, then show the plan."""
+    run = Run.of(config)
+    updates: dict[str, Any] = {}
+    try:
+        reverted = await revert_new_changes(await run.sandbox(state), list(state.get("planner_baseline") or []))
+    except SandboxError as exc:
+        return failed(run, f"could not revert the planner's changes: {exc}")
+    if reverted:
+        note = f"The planner modified files it must not touch; reverted: {', '.join(reverted)}"
+        updates["planner_messages"] = [*(state.get("planner_messages") or []), AIMessage(note)]
+        updates["notes"] = [*(state.get("notes") or []), note]
+        run.emit(event(EventType.TOOL_RESULT, call_id="planner-revert", ok=False, output=note))
+    plan = state.get("plan") or []
+    run.emit(event(EventType.PLAN_PROPOSED, plan=plan, title=state.get("plan_title", "")))
+    return {**updates, "status": TaskStatus.AWAITING_APPROVAL.value, "awaiting_since": now(),
+            "reverted_paths": reverted}
+
+
+def _approval(value: Any) -> tuple[dict[str, Any] | None, str]:
+    """Validate a plan-approval resume value: (parsed, error)."""
+    if isinstance(value, str):
+        value = {"type": value}
+    if not isinstance(value, dict) or value.get("type") not in ("accept", "edit", "response", "ignore"):
+        return None, "expected {'type': 'accept' | 'edit' | 'response' | 'ignore', ...}"
+    if value["type"] == "edit":
+        plan = value.get("plan")
+        if not isinstance(plan, list) or not plan or not all(isinstance(s, str) and s.strip() for s in plan):
+            return None, "an edit needs 'plan': a non-empty list of non-empty strings"
+    if value["type"] == "response" and not str(value.get("message") or "").strip():
+        return None, "a response needs a non-empty 'message'"
+    return value, ""
+
+
+async def await_approval(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    run = Run.of(config)
+    plan = state.get("plan") or []
+    if run.auto_approve:
+        decision: dict[str, Any] = {"type": "accept"}
+    else:
+        payload: dict[str, Any] = {"type": "plan_approval", "plan": plan}
+        while True:
+            decision, error = _approval(interrupt(payload))  # type: ignore[assignment]
+            if decision is not None:
+                break
+            payload = {"type": "plan_approval", "plan": plan, "error": f"invalid resume value: {error}"}
+    resumed = resumed_pause(state) if not run.auto_approve else {"awaiting_since": 0.0}
+    kind = decision["type"]
+    if kind == "ignore":
+        return {**resumed, **failed(run, "plan rejected by the user", TaskStatus.REJECTED)}
+    if kind == "response":
+        feedback = HumanMessage(f"Feedback on your plan from the user: {decision['message']}\n"
+                                "Revise the plan and call `session_plan` again.")
+        return {**resumed, "status": TaskStatus.PLANNING.value, "planner_steps": 0, "planner_done": False,
+                "planner_messages": [*(state.get("planner_messages") or []), feedback]}
+    if kind == "edit":
+        done = [i for i in plan if i["status"] == "done"]
+        plan = merge_with_done(done, make_plan(decision["plan"]))
+    run.emit(event(EventType.PLAN_APPROVED, plan=plan, edited=kind == "edit", auto=run.auto_approve))
+    return {**resumed, "plan": plan, "status": TaskStatus.PROGRAMMING.value}
