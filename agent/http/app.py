@@ -1,0 +1,87 @@
+"""The FastAPI app served beside the LangGraph API (langgraph.json `http.app`): task REST routes, the task
+event websocket and health checks, behind the server's custom auth (`enable_custom_route_auth`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+import httpx
+from fastapi import FastAPI
+from langgraph_sdk import get_client
+
+from agent.http import events, ops, tasks
+from agent.http.auth import load_auth_config
+from agent.http.eventlog import EventLog
+from agent.http.idempotency import IdempotencyRecords
+from agent.http.logs import setup_service_logging
+from agent.http.ratelimit import TaskRateLimiter
+from agent.http.readiness import Check, model_check
+from agent.http.recovery import recover_tasks
+from agent.http.relay import RunRelay
+from agent.http.service import TaskService
+from agent.http.service_metrics import TaskStates
+from agent.http.settings import ServiceSettings
+from coordination.store import store_from_url
+
+logger = logging.getLogger("open_swe.service")
+
+
+def _log_startup(settings: ServiceSettings, keys: int, disabled: bool, model: Check) -> None:
+    if disabled:
+        logger.warning("AUTH_DISABLED=true: AUTHENTICATION IS OFF, every caller is the user 'local'. "
+                       "Never expose this server beyond this machine.")
+    elif keys == 0:
+        logger.warning("no API keys configured: every request is refused with 401. Set API_KEYS "
+                       "(entries from `python -m agent.http.apikeys new NAME`) or AUTH_DISABLED=true for local use")
+    else:
+        logger.info("API-key auth on (%d key(s))", keys)
+    if model.ok:
+        logger.info(model.detail)
+    else:
+        logger.warning("NO MODEL CONFIGURED: tasks will fail until it is set: %s", model.detail)
+    logger.info("coordination store: %s", "redis" if settings.redis_url else "in process")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = await asyncio.to_thread(ServiceSettings)
+    setup_service_logging(settings.log_level)
+    auth_config = await asyncio.to_thread(load_auth_config, settings)
+    _log_startup(settings, len(auth_config.entries), auth_config.disabled, await asyncio.to_thread(model_check))
+    store = store_from_url(settings.redis_url)
+    log = EventLog(settings.service_dir / "events")
+    await log.open()
+    client = get_client(api_key=None, timeout=httpx.Timeout(connect=10, read=None, write=60, pool=10))
+    states = TaskStates()
+    relay = RunRelay(client, log, states)
+    app.state.coordination_store = store
+    app.state.redis_configured = bool(settings.redis_url)
+    app.state.task_service = TaskService(
+        client=client, log=log, relay=relay, states=states, graph_id=settings.graph_id,
+        limiter=TaskRateLimiter(store, limit=settings.task_rate_limit, window=settings.task_rate_window),
+        idempotency=IdempotencyRecords(store, ttl=settings.idempotency_ttl),
+    )
+    recovery = asyncio.create_task(recover_tasks(client, log, relay, states), name="recover-tasks")
+    try:
+        yield
+    finally:
+        recovery.cancel()
+        with suppress(asyncio.CancelledError, Exception):
+            await recovery
+        await relay.aclose()
+        await store.aclose()
+
+
+app = FastAPI(
+    title="open-swe task API",
+    version="0.1.0",
+    description="Coding tasks over REST and websockets, beside the LangGraph API (threads, runs, streams).",
+    lifespan=lifespan,
+)
+# langgraph-api wraps each top-level route of this app with its auth middleware, which needs plain routes
+# (FastAPI's include_router adds router objects it cannot wrap), so the routers' routes are added directly.
+for router in (ops.router, tasks.router, events.router):
+    app.router.routes.extend(router.routes)

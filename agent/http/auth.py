@@ -1,0 +1,171 @@
+"""API-key authentication and per-owner authorization for the LangGraph API and the task routes alike.
+
+- `@auth.authenticate`: the key comes in `x-api-key` or `Authorization: Bearer <key>`; it is hashed and compared
+  (constant time) with the configured `name:sha256hex` entries. The entry's name is the caller's identity.
+  `AUTH_DISABLED=true` makes every caller the single user `local` (logged loudly at startup).
+- `@auth.on` handlers: whatever a caller creates (threads, runs, crons, assistants) is stamped with
+  `metadata.owner`, and every read, search, update or delete is filtered to the caller's own resources.
+  Store namespaces are confined under the caller's identity. The default graph assistants stay readable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph_sdk import Auth
+
+from agent.http.apikeys import ApiKeyEntry, find_owner, parse_api_keys
+from agent.http.settings import ServiceSettings
+
+LOCAL_USER = "local"
+ANONYMOUS_USER = "anonymous"
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+OWNER_KEY = "owner"
+
+logger = logging.getLogger("open_swe.service.auth")
+auth = Auth()
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    disabled: bool
+    entries: tuple[ApiKeyEntry, ...]
+
+
+_config: AuthConfig | None = None
+_config_lock = asyncio.Lock()
+
+
+def load_auth_config(settings: ServiceSettings) -> AuthConfig:
+    """Blocking (reads API_KEYS_FILE): call from a thread or at startup."""
+    file_text = settings.api_keys_file.read_text() if settings.api_keys_file else None
+    entries = parse_api_keys(settings.api_keys, file_text=file_text)
+    return AuthConfig(disabled=settings.auth_disabled, entries=tuple(entries))
+
+
+def set_auth_config(config: AuthConfig) -> None:
+    global _config
+    _config = config
+    if config.disabled:
+        logger.warning("AUTH_DISABLED=true: authentication is OFF, every caller is the user 'local'. Never expose this server.")
+    elif not config.entries:
+        logger.warning("no API keys configured (API_KEYS / API_KEYS_FILE): every request will be refused with 401")
+    else:
+        logger.info("API-key auth on: %d key(s) configured", len(config.entries))
+
+
+async def current_auth_config() -> AuthConfig:
+    if _config is None:
+        async with _config_lock:
+            if _config is None:
+                set_auth_config(await asyncio.to_thread(lambda: load_auth_config(ServiceSettings())))
+    assert _config is not None
+    return _config
+
+
+def presented_key(headers: dict[bytes, bytes]) -> str | None:
+    key = headers.get(b"x-api-key")
+    if key:
+        return key.decode("latin-1").strip()
+    authorization = headers.get(b"authorization", b"").decode("latin-1").strip()
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def resolve_identity(config: AuthConfig, key: str | None) -> str:
+    """The caller's identity, or Auth.exceptions.HTTPException(401) with a message saying what is wrong."""
+    if config.disabled:
+        return LOCAL_USER
+    if not config.entries:
+        raise Auth.exceptions.HTTPException(
+            status_code=401, detail="no API keys are configured on this server (set API_KEYS or API_KEYS_FILE)"
+        )
+    if key is None:
+        raise Auth.exceptions.HTTPException(
+            status_code=401, detail="missing API key: send it in the x-api-key header or as 'Authorization: Bearer <key>'"
+        )
+    owner = find_owner(key, config.entries)
+    if owner is None:
+        raise Auth.exceptions.HTTPException(status_code=401, detail="invalid API key")
+    return owner
+
+
+@auth.authenticate
+async def authenticate(headers: dict[bytes, bytes], path: str) -> Auth.types.MinimalUserDict:
+    if path in OPEN_PATHS:
+        return {"identity": ANONYMOUS_USER, "permissions": []}
+    config = await current_auth_config()
+    return {"identity": resolve_identity(config, presented_key(headers)), "permissions": ["tasks"]}
+
+
+def _stamp_owner(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> dict[str, str]:
+    metadata = value.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = {}
+        value["metadata"] = metadata
+    metadata[OWNER_KEY] = ctx.user.identity
+    return {OWNER_KEY: ctx.user.identity}
+
+
+def _own_only(ctx: Auth.types.AuthContext) -> dict[str, str]:
+    return {OWNER_KEY: ctx.user.identity}
+
+
+@auth.on.threads.create
+async def on_thread_create(ctx: Auth.types.AuthContext, value: Auth.types.on.threads.create.value) -> Auth.types.FilterType:
+    return _stamp_owner(ctx, value)
+
+
+@auth.on.threads.create_run
+async def on_run_create(ctx: Auth.types.AuthContext, value: Auth.types.on.threads.create_run.value) -> Auth.types.FilterType:
+    return _stamp_owner(ctx, value)
+
+
+@auth.on.threads.read
+@auth.on.threads.update
+@auth.on.threads.delete
+@auth.on.threads.search
+async def on_thread_access(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.FilterType:
+    return _own_only(ctx)
+
+
+@auth.on.assistants.read
+@auth.on.assistants.search
+async def on_assistant_read(ctx: Auth.types.AuthContext, value: Any) -> None:
+    """The graphs' assistants are shared: everyone may read them and run them on their own threads."""
+    return None
+
+
+@auth.on.assistants.create
+@auth.on.crons.create
+async def on_owned_create(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.FilterType:
+    return _stamp_owner(ctx, value)
+
+
+@auth.on.assistants.update
+@auth.on.assistants.delete
+@auth.on.crons.read
+@auth.on.crons.update
+@auth.on.crons.delete
+@auth.on.crons.search
+async def on_owned_access(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.FilterType:
+    return _own_only(ctx)
+
+
+@auth.on.store
+async def on_store(ctx: Auth.types.AuthContext, value: Any) -> None:
+    """Store items live under the caller's identity: namespace (owner, ...)."""
+    namespace = tuple(value.get("namespace") or ())
+    if not namespace or namespace[0] != ctx.user.identity:
+        value["namespace"] = (ctx.user.identity, *namespace)
+
+
+@auth.on
+async def deny_everything_else(ctx: Auth.types.AuthContext, value: Any) -> bool:
+    """Default deny for any resource or action not covered above."""
+    return False

@@ -1,0 +1,25 @@
+"""Request dependencies shared by the routes: the authenticated caller and the task service."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+from starlette.requests import HTTPConnection
+
+from agent.http.auth import ANONYMOUS_USER
+from agent.http.service import TaskService
+
+
+def caller_identity(conn: HTTPConnection) -> str:
+    """The identity the server's auth middleware attached to this request (enable_custom_route_auth)."""
+    user = conn.scope.get("user")
+    identity = getattr(user, "identity", None)
+    if not identity or identity == ANONYMOUS_USER or not getattr(user, "is_authenticated", True):
+        raise HTTPException(401, "authentication required: send an API key in x-api-key or 'Authorization: Bearer <key>'")
+    return str(identity)
+
+
+def task_service(conn: HTTPConnection) -> TaskService:
+    service = getattr(conn.app.state, "task_service", None)
+    if service is None:
+        raise HTTPException(503, "the task service is starting; retry shortly")
+    return service

@@ -1,0 +1,126 @@
+"""Typed request and response bodies of the task API (they make up its OpenAPI schema)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_GIT_URL = re.compile(r"^(https?://|ssh://|git://|file://|git@[^:]+:)\S+$")
+MODEL_FIELDS = ("model", "planner_model", "programmer_model", "reviewer_model", "router_model", "summarizer_model")
+LIMIT_FIELDS = ("max_steps", "max_total_tokens", "max_wall_seconds")
+
+
+class CreateTaskRequest(BaseModel):
+    """A coding task for the agent."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    task: str = Field(min_length=1, max_length=100_000, description="What to do, in plain language.")
+    repo: str | None = Field(
+        default=None, max_length=4096,
+        description="An absolute local path to a git repository, or a git URL. Defaults to OPEN_SWE_LOCAL_PROJECT_PATH.",
+    )
+    sandbox: Literal["local", "daytona"] | None = Field(
+        default=None, description="Where commands run; the server's default (OPEN_SWE_LOCAL_MODE) when unset."
+    )
+    auto_approve: bool = Field(default=False, description="Start programming without waiting for plan approval.")
+    model: str | None = Field(default=None, description="Model for every role, e.g. 'openai:gpt-4.1'.")
+    planner_model: str | None = None
+    programmer_model: str | None = None
+    reviewer_model: str | None = None
+    router_model: str | None = None
+    summarizer_model: str | None = None
+    max_steps: int | None = Field(default=None, gt=0)
+    max_total_tokens: int | None = Field(default=None, gt=0)
+    max_wall_seconds: int | None = Field(default=None, gt=0)
+
+    @field_validator("repo")
+    @classmethod
+    def _repo_is_path_or_url(cls, repo: str | None) -> str | None:
+        if repo is None or repo == "":
+            return None
+        if _GIT_URL.match(repo) or repo.startswith("/"):
+            return repo
+        raise ValueError("repo must be an absolute local path or a git URL (https://, ssh://, git@host:path, file://)")
+
+    def configurable(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"auto_approve": self.auto_approve}
+        for name in (*MODEL_FIELDS, *LIMIT_FIELDS):
+            value = getattr(self, name)
+            if value is not None:
+                config[name] = value
+        if self.sandbox is not None:
+            config["sandbox_backend"] = self.sandbox
+            config["x-local-mode"] = self.sandbox == "local"
+        return config
+
+
+class ApproveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan: list[str] | None = Field(
+        default=None, min_length=1, description="An edited plan (one string per step) to run instead of the proposed one."
+    )
+
+
+class MessageRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    message: str = Field(
+        min_length=1, max_length=100_000,
+        description="Answers a pending question, gives feedback on a proposed plan, or adds a follow-up to a finished task.",
+    )
+
+
+class TaskLinks(BaseModel):
+    self: str
+    events: str
+    approve: str
+    reject: str
+    messages: str
+
+
+class PendingInput(BaseModel):
+    type: Literal["plan_approval", "question"]
+    plan: list[dict[str, Any]] | None = None
+    question: str | None = None
+
+
+class TaskView(BaseModel):
+    id: str
+    status: str = Field(description="A TaskStatus, or 'queued' before the graph has started, or 'lost'.")
+    task: str
+    repo: str | None = None
+    sandbox: str | None = None
+    auto_approve: bool = False
+    created_at: str | None = None
+    updated_at: str | None = None
+    plan: list[dict[str, Any]] = Field(default_factory=list)
+    pending: PendingInput | None = None
+    usage: dict[str, Any] = Field(default_factory=dict)
+    diff: str | None = None
+    branch: str | None = None
+    summary: str | None = None
+    reason: str | None = None
+    last_event_id: int = 0
+    links: TaskLinks
+
+
+class TaskCreated(BaseModel):
+    id: str
+    status: str
+    created: bool = Field(description="False when an earlier request with the same Idempotency-Key created it.")
+    links: TaskLinks
+
+
+class TaskList(BaseModel):
+    tasks: list[TaskView]
+
+
+class ActionResult(BaseModel):
+    id: str
+    action: str
+    status: str
+    run_id: str | None = None

@@ -1,0 +1,61 @@
+"""Readiness checks shared by `/readyz` and the startup banner: model, sandbox backend, Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from dataclasses import dataclass
+
+import httpx
+
+from coordination.store import CoordinationStore
+from sandbox.settings import BackendName, Isolation, SandboxSettings
+
+@dataclass(frozen=True)
+class Check:
+    ok: bool
+    detail: str
+
+
+def model_check() -> Check:
+    """Whether every role has a usable model (agent.models' own rule). Blocking: reads `.env`."""
+    from agent.config import AgentSettings
+    from agent.models import ModelNotConfigured, check_all_roles
+
+    settings = AgentSettings()
+    try:
+        check_all_roles(settings, None)
+    except ModelNotConfigured as exc:
+        return Check(False, str(exc))
+    endpoint = settings.openai_base_url or "OpenAI"
+    return Check(True, f"model {settings.model or 'per role'} via {endpoint}")
+
+
+async def sandbox_check(settings: SandboxSettings) -> Check:
+    backend = settings.resolved_backend()
+    if backend == BackendName.LOCAL:
+        bwrap = await asyncio.to_thread(shutil.which, "bwrap")
+        if settings.isolation == Isolation.BWRAP and bwrap is None:
+            return Check(False, "SANDBOX_ISOLATION=bwrap but bubblewrap (bwrap) is not installed")
+        isolation = "bwrap" if bwrap and settings.isolation != Isolation.NONE else "none"
+        return Check(True, f"local sandbox (isolation: {isolation})")
+    if not os.environ.get("DAYTONA_API_KEY"):
+        return Check(False, "daytona backend selected but DAYTONA_API_KEY is not set (or set OPEN_SWE_LOCAL_MODE=true)")
+    url = os.environ.get("DAYTONA_API_URL", "https://app.daytona.io/api")
+    try:
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            await client.get(url)
+    except httpx.HTTPError as exc:
+        return Check(False, f"daytona API at {url} is unreachable ({type(exc).__name__})")
+    return Check(True, f"daytona API reachable at {url}")
+
+
+async def redis_check(store: CoordinationStore, configured: bool) -> Check:
+    if not configured:
+        return Check(True, "not configured (coordination in process)")
+    try:
+        ok = await store.ping()
+    except Exception as exc:  # any client error means not reachable
+        return Check(False, f"unreachable ({type(exc).__name__})")
+    return Check(ok, "reachable" if ok else "ping failed")

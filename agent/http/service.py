@@ -1,0 +1,273 @@
+"""The task service: what the REST routes and the websocket do, over the LangGraph runtime's own API.
+
+A task is a LangGraph thread of the `agent` graph whose metadata names its owner; each step a human
+takes (approve, reject, answer, follow-up) is a new run on that thread, relayed into the task's event log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import HTTPException
+
+from agent.contract import TERMINAL_STATUSES, TaskStatus, resume_value
+from agent.http.eventlog import EventLog, is_task_id
+from agent.http.idempotency import IdempotencyRecords, fingerprint
+from agent.http.models import ActionResult, CreateTaskRequest, TaskCreated, TaskView
+from agent.http.ratelimit import TaskRateLimiter
+from agent.http.relay import STREAM_MODES, RunRelay
+from agent.http.service_metrics import REQUESTS_REFUSED, TASKS_CREATED, TaskStates
+from agent.http.view import LOST, QUEUED, links, lost_view, pending_input, task_view
+
+logger = logging.getLogger("open_swe.service.tasks")
+
+TASK_KIND = "task"
+NOT_FOUND = "task not found"
+MAX_IDEMPOTENCY_KEY = 255
+SETTLE_SECONDS = 5.0
+
+
+class RateLimited(HTTPException):
+    def __init__(self, retry_after: int, limit: int) -> None:
+        super().__init__(429, f"rate limit: at most {limit} new tasks per window for this API key; retry later",
+                         headers={"Retry-After": str(retry_after)})
+
+
+@dataclass
+class TaskService:
+    client: Any
+    """A langgraph_sdk client of this server (in process: `get_client()` with no URL)."""
+    log: EventLog
+    relay: RunRelay
+    limiter: TaskRateLimiter
+    idempotency: IdempotencyRecords
+    states: TaskStates
+    graph_id: str = "agent"
+
+    # ------------------------------------------------------------------ reads
+
+    async def _thread(self, owner: str, task_id: str) -> dict[str, Any] | None:
+        """The owner's task thread; None when the runtime has no such thread; 404 when it is not the owner's."""
+        if not is_task_id(task_id):
+            raise HTTPException(404, NOT_FOUND)
+        try:
+            thread = await self.client.threads.get(task_id)
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == 404:
+                return None
+            raise
+        metadata = thread.get("metadata") or {}
+        if metadata.get("owner") != owner or metadata.get("kind") != TASK_KIND:
+            raise HTTPException(404, NOT_FOUND)
+        return thread
+
+    async def _owned_thread(self, owner: str, task_id: str, *, settle: float = 0.0) -> dict[str, Any]:
+        """The owner's thread; with `settle`, first wait up to that many seconds for a busy run to pause or end
+        (a client may act on `plan_proposed` a moment before the run reaches its interrupt)."""
+        thread = await self._thread(owner, task_id)
+        if thread is None:
+            await self._lost_view(owner, task_id)  # 404 unless it is the owner's lost task
+            raise HTTPException(409, "this task was lost when the server stopped before saving it; resubmit it")
+        deadline = asyncio.get_running_loop().time() + settle
+        while thread.get("status") == "busy" and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+            thread = await self.client.threads.get(task_id)
+        return thread
+
+    async def _lost_view(self, owner: str, task_id: str) -> TaskView:
+        events = await self.log.since(task_id, 0)
+        created = events[0] if events and events[0].get("event") == "task_created" else None
+        if created is None or created.get("owner") != owner:
+            raise HTTPException(404, NOT_FOUND)
+        return lost_view(task_id, created, last_event_id=events[-1]["id"])
+
+    async def view(self, owner: str, task_id: str) -> TaskView:
+        thread = await self._thread(owner, task_id)
+        if thread is None:
+            return await self._lost_view(owner, task_id)
+        return task_view(thread, last_event_id=await self.log.last_id(task_id), failure=await self._failure(task_id, thread))
+
+    async def _failure(self, task_id: str, thread: dict[str, Any]) -> str | None:
+        if thread.get("status") != "error":
+            return None
+        for event in reversed(await self.log.since(task_id, 0)):
+            if event.get("event") == "failed":
+                return str(event.get("reason") or "the run failed")
+        return "the run failed (see the server log for the error)"
+
+    async def list(self, owner: str, *, limit: int = 100, offset: int = 0) -> list[TaskView]:
+        threads = await self.client.threads.search(
+            metadata={"owner": owner, "kind": TASK_KIND}, limit=limit, offset=offset,
+            sort_by="created_at", sort_order="desc",
+        )
+        return [task_view(t, last_event_id=await self.log.last_id(str(t["thread_id"]))) for t in threads]
+
+    # ------------------------------------------------------------------ create
+
+    async def create(self, owner: str, request: CreateTaskRequest, idempotency_key: str | None) -> TaskCreated:
+        body_fp = fingerprint(request.model_dump(mode="json"))
+        if idempotency_key is not None:
+            if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+                raise HTTPException(400, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+            claim = await self.idempotency.claim(owner, idempotency_key, body_fp)
+            if claim.outcome == "existing" and claim.task_id:
+                view = await self.view(owner, claim.task_id)
+                return TaskCreated(id=view.id, status=view.status, created=False, links=view.links)
+            if claim.outcome == "conflict":
+                raise HTTPException(422, "this Idempotency-Key was already used with a different request body")
+            if claim.outcome == "in_progress":
+                raise HTTPException(409, "a request with this Idempotency-Key is still being processed; retry shortly")
+        try:
+            decision = await self.limiter.check(owner)
+            if not decision.allowed:
+                REQUESTS_REFUSED.labels("rate_limited").inc()
+                raise RateLimited(decision.retry_after, decision.limit)
+            task_id = await self._start_task(owner, request)
+        except BaseException:
+            if idempotency_key is not None:
+                await self.idempotency.abandon(owner, idempotency_key)
+            raise
+        if idempotency_key is not None:
+            await self.idempotency.complete(owner, idempotency_key, body_fp, task_id)
+        return TaskCreated(id=task_id, status=QUEUED, created=True, links=links(task_id))
+
+    async def _resolve_repo(self, repo: str | None) -> str:
+        repo = repo or os.environ.get("OPEN_SWE_LOCAL_PROJECT_PATH") or None
+        if repo is None:
+            raise HTTPException(422, "repo is required: give a local path or a git URL (no OPEN_SWE_LOCAL_PROJECT_PATH default is set)")
+        if repo.startswith("/") and not await asyncio.to_thread(Path(repo).is_dir):
+            raise HTTPException(422, f"repo path does not exist on the server or is not a directory: {repo}")
+        return repo
+
+    async def _start_task(self, owner: str, request: CreateTaskRequest) -> str:
+        repo = await self._resolve_repo(request.repo)
+        configurable = request.configurable()
+        now = time.time()
+        metadata = {
+            "kind": TASK_KIND, "owner": owner, "task": request.task, "repo": repo, "sandbox": request.sandbox,
+            "auto_approve": request.auto_approve, "config": configurable, "created_ts": now,
+        }
+        thread = await self.client.threads.create(metadata=metadata)
+        task_id = str(thread["thread_id"])
+        await self.log.append(task_id, "task_created", owner=owner, task=request.task, repo=repo,
+                              sandbox=request.sandbox, auto_approve=request.auto_approve,
+                              created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)))
+        TASKS_CREATED.inc()
+        self.states.set(task_id, QUEUED)
+        await self._start_run(task_id, metadata, input={"messages": [{"role": "user", "content": request.task}], "repo": repo},
+                              reason="task created")
+        logger.info("task created", extra={"task_id": task_id, "owner": owner})
+        return task_id
+
+    async def _start_run(self, task_id: str, metadata: dict[str, Any], *, reason: str,
+                         input: dict[str, Any] | None = None, command: dict[str, Any] | None = None) -> str:
+        try:
+            run = await self.client.runs.create(
+                task_id, self.graph_id, input=input, command=command,
+                config={"configurable": dict(metadata.get("config") or {})},
+                stream_mode=STREAM_MODES, stream_subgraphs=True, stream_resumable=True,
+                multitask_strategy="reject", metadata={"owner": metadata.get("owner")},
+            )
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == 409:
+                raise HTTPException(409, "the task is busy with another step; wait for it to pause or finish") from None
+            raise
+        run_id = str(run["run_id"])
+        await self.log.append(task_id, "run_started", run_id=run_id, reason=reason)
+        self.relay.follow(task_id, run_id)
+        return run_id
+
+    # ------------------------------------------------------------------ human steps
+
+    async def approve(self, owner: str, task_id: str, plan: list[str] | None = None) -> ActionResult:
+        thread = await self._owned_thread(owner, task_id, settle=SETTLE_SECONDS)
+        self._require_pending(thread, "plan_approval", "approve")
+        value = resume_value("edit", plan=plan) if plan else resume_value("accept")
+        run_id = await self._start_run(task_id, thread["metadata"], command={"resume": value},
+                                       reason="plan edited and approved" if plan else "plan approved")
+        return ActionResult(id=task_id, action="edit" if plan else "approve", status=TaskStatus.PROGRAMMING.value, run_id=run_id)
+
+    async def reject(self, owner: str, task_id: str) -> ActionResult:
+        thread = await self._owned_thread(owner, task_id, settle=SETTLE_SECONDS)
+        self._require_pending(thread, "plan_approval", "reject")
+        run_id = await self._start_run(task_id, thread["metadata"], command={"resume": resume_value("ignore")},
+                                       reason="plan rejected")
+        return ActionResult(id=task_id, action="reject", status=TaskStatus.REJECTED.value, run_id=run_id)
+
+    async def message(self, owner: str, task_id: str, message: str) -> ActionResult:
+        thread = await self._owned_thread(owner, task_id, settle=SETTLE_SECONDS)
+        pending = pending_input(thread)
+        metadata = thread["metadata"]
+        if pending is not None and pending.type == "question":
+            command, action = {"resume": resume_value("answer", message=message)}, "answer"
+            run_id = await self._start_run(task_id, metadata, command=command, reason="question answered")
+        elif pending is not None:
+            command, action = {"resume": resume_value("response", message=message)}, "plan_feedback"
+            run_id = await self._start_run(task_id, metadata, command=command, reason="feedback on the plan")
+        else:
+            status = task_view(thread).status
+            if metadata.get("cancelled"):
+                raise HTTPException(409, "the task was cancelled; create a new task instead")
+            if thread.get("status") == "busy" or status not in TERMINAL_STATUSES:
+                raise HTTPException(409, f"the task is running (status: {status}); send a message when it asks or finishes")
+            action = "follow_up"
+            run_id = await self._start_run(task_id, metadata, input={"messages": [{"role": "user", "content": message}]},
+                                           reason="follow-up message")
+        return ActionResult(id=task_id, action=action, status=QUEUED, run_id=run_id)
+
+    @staticmethod
+    def _require_pending(thread: dict[str, Any], kind: str, action: str) -> None:
+        pending = pending_input(thread)
+        if pending is None or pending.type != kind:
+            status = task_view(thread).status
+            raise HTTPException(409, f"cannot {action}: the task is not awaiting plan approval (status: {status})")
+
+    async def cancel(self, owner: str, task_id: str) -> ActionResult:
+        thread = await self._owned_thread(owner, task_id)
+        metadata = thread.get("metadata") or {}
+        if metadata.get("cancelled"):
+            return ActionResult(id=task_id, action="cancel", status=TaskStatus.CANCELLED.value)
+        status = task_view(thread).status
+        if status in TERMINAL_STATUSES:
+            raise HTTPException(409, f"the task already ended (status: {status})")
+        await self.client.threads.update(task_id, metadata={"cancelled": True, "cancel_reason": "cancelled by its owner"})
+        for run_status in ("running", "pending"):
+            for run in await self.client.runs.list(task_id, status=run_status, limit=100):
+                try:
+                    await self.client.runs.cancel(task_id, str(run["run_id"]), action="interrupt")
+                except httpx.HTTPStatusError as exc:  # it ended meanwhile
+                    logger.info("run already ended at cancel (%s)", exc.response.status_code, extra={"task_id": task_id})
+        released = await release_task_sandbox(thread.get("values") or {}, task_id)
+        self.states.set(task_id, TaskStatus.CANCELLED.value)
+        await self.log.append(task_id, "failed", status=TaskStatus.CANCELLED.value, reason="cancelled by its owner",
+                              sandbox_released=released)
+        logger.info("task cancelled", extra={"task_id": task_id, "owner": owner})
+        return ActionResult(id=task_id, action="cancel", status=TaskStatus.CANCELLED.value)
+
+
+async def release_task_sandbox(values: dict[str, Any], task_id: str) -> bool:
+    """Release the task's sandbox through the graphs' runtime (agent.runtime.release_sandbox)."""
+    sandbox_id, backend = values.get("sandbox_id"), values.get("sandbox_backend")
+    if not sandbox_id or not backend:
+        return False
+    try:
+        from agent.runtime import release_sandbox
+    except ImportError:
+        logger.warning("agent.runtime.release_sandbox is not available; sandbox not released", extra={"task_id": task_id})
+        return False
+    try:
+        await release_sandbox(backend, sandbox_id)
+    except Exception:
+        logger.exception("releasing the sandbox failed", extra={"task_id": task_id})
+        return False
+    return True
+
+
+__all__ = ["LOST", "TaskService", "release_task_sandbox"]

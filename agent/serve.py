@@ -1,0 +1,92 @@
+"""`python -m agent.serve`: start the service (`langgraph dev` with the task API) the way `make dev` does.
+
+Local mode by default (local sandbox, in-memory runtime persisted under ./.langgraph_api, no Redis needed),
+telemetry off. Prints whether a model is configured and, if not, what to set; refuses a busy port instead of
+letting `langgraph dev` silently bind another one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+import typer
+
+from agent.http.readiness import model_check
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+TELEMETRY_OFF = {"LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true", "LANGSMITH_TRACING": "false"}
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1" if host in ("0.0.0.0", "localhost") else host, port))
+        except OSError:
+            return False
+    return True
+
+
+def langgraph_binary() -> str:
+    beside_python = Path(sys.executable).parent / "langgraph"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("langgraph")
+    if found is None:
+        raise typer.BadParameter("the `langgraph` CLI is not installed: run `make setup` (uv sync installs langgraph-cli[inmem])")
+    return found
+
+
+def server_env(project_path: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(TELEMETRY_OFF)
+    env.setdefault("OPEN_SWE_LOCAL_MODE", "true")
+    if env["OPEN_SWE_LOCAL_MODE"].lower() in ("1", "true", "yes", "on"):
+        env.setdefault("OPEN_SWE_LOCAL_PROJECT_PATH", str(project_path or Path.cwd()))
+    return env
+
+
+def banner(env: dict[str, str], host: str, port: int) -> list[str]:
+    lines = [f"open-swe service: http://{host}:{port}  (task API: /tasks, docs: /docs, LangGraph API beside it)"]
+    local = env["OPEN_SWE_LOCAL_MODE"].lower() in ("1", "true", "yes", "on")
+    lines.append(f"mode: {'local sandbox on ' + env.get('OPEN_SWE_LOCAL_PROJECT_PATH', '') if local else 'daytona sandboxes'}")
+    model = model_check()
+    lines.append(("model: " + model.detail) if model.ok else f"WARNING: {model.detail}. The server starts; tasks fail until it is set.")
+    if env.get("AUTH_DISABLED", "").lower() in ("1", "true", "yes", "on"):
+        lines.append("WARNING: AUTH_DISABLED=true: no authentication, every caller is 'local'. Never expose this server.")
+    elif not env.get("API_KEYS") and not env.get("API_KEYS_FILE"):
+        lines.append("WARNING: no API keys (API_KEYS / API_KEYS_FILE): every request gets 401. Create one with "
+                     "`python -m agent.http.apikeys new NAME` or set AUTH_DISABLED=true for local use.")
+    lines.append(f"coordination: {'redis' if env.get('REDIS_URL') else 'in process (set REDIS_URL to share it)'}")
+    return lines
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind (0.0.0.0 in a container)."),
+    port: int = typer.Option(2024, help="Port; refused if already in use."),
+    jobs: int = typer.Option(10, "--n-jobs-per-worker", min=1, help="Runs executed concurrently."),
+    project_path: Path | None = typer.Option(None, help="Default repository in local mode (default: current directory)."),
+    config: Path = typer.Option(Path("langgraph.json"), help="The langgraph.json to serve."),
+) -> None:
+    """Start the LangGraph server with the task API on HOST:PORT."""
+    if not config.exists():
+        raise typer.BadParameter(f"{config} not found: run from the repository root or pass --config")
+    if not port_is_free(host, port):
+        typer.echo(f"error: port {port} is already in use; stop what uses it or pass --port (make dev PORT=...)", err=True)
+        raise typer.Exit(1)
+    env = server_env(project_path)
+    for line in banner(env, host, port):
+        typer.echo(line, err=True)
+    command = [langgraph_binary(), "dev", "--no-browser", "--no-reload", "--host", host, "--port", str(port),
+               "--n-jobs-per-worker", str(jobs), "--config", str(config)]
+    os.execve(command[0], command, env)
+
+
+if __name__ == "__main__":
+    app()
