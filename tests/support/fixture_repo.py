@@ -5,7 +5,7 @@ Usage::
     from tests.support.fixture_repo import create_fixture_repo, run_fixture_tests, fix_bug_policy, FIXTURE_TASK
 
     repo = create_fixture_repo(tmp_path / "repo")   # FixtureRepo(path, base_commit, test_command, ...)
-    assert not run_fixture_tests(repo.path).passed   # `python3 -m unittest -v` fails: add() subtracts
+    assert not run_fixture_tests(repo.path).passed   # `python3 -B -m unittest -v` fails: add() subtracts
     with ScriptedOpenAI(fix_bug_policy) as server:    # tests/support/scripted_openai.py
         ...  # run the agent on repo.path with the task FIXTURE_TASK (any wording works)
     assert run_fixture_tests(repo.path).passed
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tests.support.scripted_openai import ChatRequest, Reply
 
-TEST_COMMAND = "python3 -m unittest -v"
+TEST_COMMAND = "python3 -B -m unittest -v"
 FIXTURE_TASK = "The tests of calc fail: add() returns the wrong result. Fix the bug so that the tests pass."
 PLAN = ["Fix the bug in calc.add so that it returns a + b", "Run the test suite and check that it passes"]
 SUMMARY = "Fixed calc.add, which subtracted instead of adding; the test suite passes."
