@@ -58,7 +58,7 @@ class FixtureRepo:
 
 
 @dataclass(frozen=True)
-class TestRun:
+class FixtureTestRun:
     passed: bool
     output: str
 
@@ -78,14 +78,14 @@ def create_fixture_repo(path: Path) -> FixtureRepo:
     return FixtureRepo(path=path, base_commit=_git(path, "rev-parse", "HEAD"))
 
 
-def run_fixture_tests(path: Path) -> TestRun:
+def run_fixture_tests(path: Path) -> FixtureTestRun:
     """Run the fixture's tests on the host (outside any sandbox)."""
     proc = subprocess.run(TEST_COMMAND.split(), cwd=path, capture_output=True, text=True, timeout=120,
                           env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"})
-    return TestRun(proc.returncode == 0, proc.stdout + proc.stderr)
+    return FixtureTestRun(proc.returncode == 0, proc.stdout + proc.stderr)
 
 
-def tests_passed(output: str) -> bool:
+def unittest_output_ok(output: str) -> bool:
     return "\nOK" in output and "FAILED" not in output
 
 
@@ -118,7 +118,7 @@ def _programmer(request: ChatRequest) -> Reply:
     if "shell" not in names[last_mark:]:
         return Reply.call("shell", command=TEST_COMMAND)
     last = request.last_tool_result
-    verdict = "the tests pass" if last and tests_passed(last.content) else "the tests ran"
+    verdict = "the tests pass" if last and unittest_output_ok(last.content) else "the tests ran"
     return Reply.call("mark_task_completed", summary=f"Ran `{TEST_COMMAND}`: {verdict}.")
 
 
@@ -126,7 +126,7 @@ def _reviewer(request: ChatRequest) -> Reply:
     shell_results = [r for r in request.tool_results if r.name == "shell"]
     if not shell_results:
         return Reply.call("shell", command=TEST_COMMAND)
-    if tests_passed(shell_results[-1].content):
+    if unittest_output_ok(shell_results[-1].content):
         return Reply.call("accept_review", summary=SUMMARY)
     return Reply.call("request_changes", items=["Make the failing tests pass"], feedback="the tests still fail")
 
