@@ -203,10 +203,12 @@ def exec_script(root: str, cwd: str, command: str, *, timeout: float, output_lim
         'R=$(realpath -m -- "$R")\n'
         f"C=$(realpath -m -- {q(cwd)})\n"
         f'case "$C/" in "$R"/*) ;; *) printf "\\000open-swe:outside\\000"; exit {EXIT_OUTSIDE};; esac\n'
+        f'[ -e "$C" ] || {{ printf "\\000open-swe:missing\\000"; exit {EXIT_NOT_FOUND}; }}\n'
+        f'[ -d "$C" ] || {{ printf "\\000open-swe:notdir\\000"; exit {EXIT_NOT_DIRECTORY}; }}\n'
         f'cd -- "$C" 2>/dev/null || {{ printf "\\000open-swe:missing\\000"; exit {EXIT_NOT_FOUND}; }}\n'
         "O=$(mktemp) || exit 1\n"
         "if command -v bash >/dev/null 2>&1; then SH=bash; else SH=sh; fi\n"
-        f'timeout -k 5 {max(1, int(timeout + 0.999))} "$SH" -c {q(command)} > "$O" 2>&1 < /dev/null\n'
+        f'timeout -k 2 {max(1, int(timeout + 0.999))} "$SH" -c {q(command)} > "$O" 2>&1 < /dev/null\n'
         "rc=$?\n"
         'N=$(wc -c < "$O")\n'
         f'if [ "$N" -le {int(output_limit)} ]; then cat "$O"; else head -c {half} "$O"; '
@@ -217,8 +219,8 @@ def exec_script(root: str, cwd: str, command: str, *, timeout: float, output_lim
 
 
 def exec_precheck_failure(output: str) -> str | None:
-    """"outside" or "missing" when the wrapper refused to run the command."""
-    for reason in ("outside", "missing"):
+    """"outside", "missing" or "notdir" when the wrapper refused to run the command."""
+    for reason in ("outside", "missing", "notdir"):
         if output == f"{EXEC_MARK}{reason}\x00":
             return reason
     return None

@@ -129,7 +129,9 @@ class RemoteWorkspace:
         if refused == "outside":
             raise PathOutsideWorkspace(f"{cwd!r} resolves outside the workspace ({self._root})")
         if refused == "missing":
-            raise SandboxFileNotFound(f"working directory {cwd!r} does not exist or is not a directory")
+            raise SandboxFileNotFound(f"working directory {cwd!r} does not exist")
+        if refused == "notdir":
+            raise NotAFile(f"working directory {cwd!r} is not a directory")
         output, truncated = self._capped(raw)
         timed_out = code in (TIMEOUT_CODE, 128 + 9) and duration >= limit
         result = ExecResult(

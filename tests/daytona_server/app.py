@@ -28,6 +28,11 @@ async def faults_middleware(request: web.Request, handler):
             assert request.transport is not None
             request.transport.abort()
             raise asyncio.CancelledError  # the connection is gone: nothing can be answered
+        if fault.kind == "drop_after":
+            await handler(request)
+            assert request.transport is not None
+            request.transport.abort()
+            raise asyncio.CancelledError
         headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else None
         return error(fault.status, f"injected fault: HTTP {fault.status}", headers=headers)
     return await handler(request)

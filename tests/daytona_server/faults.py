@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-FaultKind = Literal["status", "drop"]
+FaultKind = Literal["status", "drop", "drop_after"]
 
 
 @dataclass
@@ -43,6 +43,10 @@ class Faults:
     def drop(self, route: str, *, times: int = 1) -> Fault:
         """Close the connection without answering."""
         return self.add(Fault(route=route, kind="drop", times=times))
+
+    def drop_after(self, route: str, *, times: int = 1) -> Fault:
+        """Do the work, then close the connection before answering (the client cannot know it happened)."""
+        return self.add(Fault(route=route, kind="drop_after", times=times))
 
     def take(self, route: str, plane: str) -> Fault | None:
         """The armed fault matching this request, if any (consuming one of its uses)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -164,21 +165,27 @@ async def delete_file(request: web.Request) -> web.Response:
 
 
 async def clone(request: web.Request) -> web.Response:
+    """The daemon clones by itself (not as a user command): here git runs on the host into the sandbox directory."""
     record = running(request)
     body = await request.json()
-    resolve(request, record, body["path"])
-    argv = ["git", "clone"]
+    target = resolve(request, record, body["path"])
+    argv = ["git", "clone", "--quiet"]
     if body.get("branch"):
         argv += ["--branch", body["branch"]]
     if body.get("depth"):
         argv += ["--depth", str(body["depth"])]
-    argv += ["--", body["url"], body["path"]]
-    result = await process.run(record, argv, timeout=300)
-    if result.exit_code != 0:
-        message = result.output.decode("utf-8", errors="replace").strip().splitlines()[-1:] or ["git clone failed"]
-        raise ErrorResponse(400, message[0], code="GIT_CLONE_FAILED", source=DAEMON)
+    argv += ["--", body["url"], str(target)]
+    env = {"PATH": process.BASE_PATH, "HOME": str(record.home), "GIT_TERMINAL_PROMPT": "0"}
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env
+    )
+    output, _ = await proc.communicate()
+    if proc.returncode != 0:
+        lines = output.decode("utf-8", errors="replace").strip().splitlines()
+        raise ErrorResponse(400, lines[-1] if lines else "git clone failed", code="GIT_CLONE_FAILED", source=DAEMON)
     if body.get("commit_id"):
-        await process.run(record, ["git", "-C", body["path"], "checkout", body["commit_id"]], timeout=60)
+        checkout = await asyncio.create_subprocess_exec("git", "-C", str(target), "checkout", "-q", body["commit_id"], env=env)
+        await checkout.wait()
     return web.Response(status=200)
 
 

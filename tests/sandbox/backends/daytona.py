@@ -14,10 +14,14 @@ from pathlib import Path
 import pytest
 
 from sandbox.daytona import DaytonaSandbox
+from sandbox.settings import SandboxSettings
 from tests.daytona_server.fixtures import provider_for
 from tests.daytona_server.server import DaytonaTestServer
 
-CAPABILITIES = {"streaming": False, "isolation": True}
+CAPABILITIES: dict[str, frozenset[str]] = {
+    # DAYTONA_NETWORK_BLOCK_ALL=true; a Daytona sandbox is its own machine (the test server: bubblewrap).
+    "default": frozenset({"network_isolation", "readonly_host", "pid_isolation", "private_tmp"}),
+}
 
 _servers: dict[int, DaytonaTestServer] = {}
 
@@ -41,7 +45,11 @@ def session_server(request: pytest.FixtureRequest) -> DaytonaTestServer:
 @asynccontextmanager
 async def open_sandbox(request: pytest.FixtureRequest, tmp_path: Path, variant: str) -> AsyncIterator[DaytonaSandbox]:
     server = session_server(request)
-    provider = provider_for(server)
+    provider = provider_for(
+        server,
+        network_block_all=True,
+        sandbox_settings=SandboxSettings(output_limit=64 * 1024, read_limit=1024 * 1024, exec_timeout=60),
+    )
     try:
         lease = await provider.acquire(f"conformance-{uuid.uuid4().hex[:8]}")
         assert isinstance(lease.sandbox, DaytonaSandbox)
