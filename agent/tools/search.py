@@ -38,7 +38,8 @@ async def grep(ctx: ToolContext, args: GrepArgs) -> str:
 
 
 async def find_files(ctx: ToolContext, args: FindFilesArgs) -> str:
-    command = (f"rg --files --hidden --glob '!.git' --glob {shlex.quote(args.pattern)} {shlex.quote(args.path)}"
+    where = "" if args.path.strip() in ("", ".", "./") else shlex.quote(args.path)
+    command = (f"rg --files --hidden --glob '!.git' --glob {shlex.quote(args.pattern)} {where}"
                f" | head -n {args.max_results + 1}")
     result = await ctx.sandbox.exec(command, timeout=60)
     if result.exit_code not in (0, 1):
