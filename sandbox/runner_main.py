@@ -4,7 +4,8 @@ It reads requests on stdin, runs each command in a session of its own (so severa
 output back, and on timeout kills only that command's process tree. Protocol, integers big-endian:
   host -> runner: u32 length + JSON, {"op": "exec", "id", "cmd", "cwd", "env", "timeout"} or {"op": "kill", "id"}
   runner -> host: u8 kind + u32 id + u32 length + payload: READY, OUT (raw output bytes), EXIT (JSON {"code", "timed_out"})
-When stdin closes (or on SIGTERM) it kills every process it started and exits.
+Each command's environment carries MARKER=<token>, so a timeout also finds the processes that left the command's
+session (setsid, double fork). When stdin closes (or on SIGTERM) it kills every process it started and exits.
 """
 
 import json
@@ -32,6 +33,8 @@ SHELL_ONLY = frozenset(
     " if in jobs kill let local logout mapfile popd printf pushd pwd read readarray readonly return select set shift shopt"
     " source suspend test then time times trap type typeset ulimit umask unalias unset until wait while".split()
 )
+MARKER = "OPEN_SWE_COMMAND"
+NONCE = os.urandom(4).hex()
 DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 """Python ignores these; commands must get them back at their default."""
 
@@ -69,16 +72,25 @@ def fast_argv(cmd, env, cwd):
     return None
 
 
-def descendants(root_pid):
-    children = {}
+def token(job_id):
+    return f"{NONCE}-{job_id}"
+
+
+def processes():
     for name in os.listdir("/proc"):
         if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(name))
+            yield int(name)
+
+
+def descendants(root_pid):
+    children = {}
+    for pid in processes():
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(pid)
     found, todo = [], [root_pid]
     while todo:
         for child in children.get(todo.pop(), ()):
@@ -87,17 +99,36 @@ def descendants(root_pid):
     return found
 
 
-def kill_tree(pid):
-    """SIGKILL the command's session and every descendant, including those that started sessions of their own."""
-    for victim in descendants(pid):
+def marked(job_id):
+    """Processes whose environment carries this command's marker, wherever they moved to."""
+    needle = f"{MARKER}={token(job_id)}\0".encode()
+    found = []
+    for pid in processes():
         try:
-            os.kill(victim, signal.SIGKILL)
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if needle in f.read():
+                    found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def kill_tree(job):
+    """SIGKILL the command's session, its descendants, and whatever carries its marker (setsid, double fork).
+
+    Twice: a process forking while we look gets caught the second time.
+    """
+    for _ in range(2):
+        victims = {*descendants(job.pid), *marked(job.id)}
+        try:
+            os.killpg(job.pid, signal.SIGKILL)
         except OSError:
             pass
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
+        for victim in victims:
+            try:
+                os.kill(victim, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 class Runner:
@@ -105,6 +136,8 @@ class Runner:
         self.sel = selectors.DefaultSelector()
         self.jobs = {}
         self.by_pid = {}
+        self.groups = set()
+        """Every command's session (= process group) id: background processes may outlive the command."""
         self.inbuf = bytearray()
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_r, False)
@@ -121,6 +154,7 @@ class Runner:
 
     def spawn(self, req):
         job_id, cmd, cwd, env = req["id"], req["cmd"], req["cwd"], req["env"]
+        env[MARKER] = token(job_id)
         try:
             os.chdir(cwd)
             path, argv = fast_argv(cmd, env, cwd) or (SHELL, [SHELL, "-c", cmd])
@@ -153,6 +187,7 @@ class Runner:
         job = Job(job_id, pid, r, time.monotonic() + float(req["timeout"]))
         self.jobs[job_id] = job
         self.by_pid[pid] = job
+        self.groups.add(pid)
         self.sel.register(r, selectors.EVENT_READ, job)
 
     def handle_requests(self):
@@ -209,7 +244,7 @@ class Runner:
     def expire(self, job, *, timed_out):
         if job.code is None:
             job.timed_out = job.timed_out or timed_out
-            kill_tree(job.pid)
+            kill_tree(job)
             job.deadline = time.monotonic() + GRACE  # then wait for the exit and the last output
         elif job.fd is not None:
             self.read_output(job)
@@ -241,14 +276,23 @@ class Runner:
             self.finish_ready()
 
     def shutdown(self):
-        for job in list(self.jobs.values()):
-            if job.code is None:
-                kill_tree(job.pid)
-        for pid in descendants(os.getpid()):  # orphans that re-parented to us (we are their subreaper)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        """Kill everything we started, background jobs included, until nothing is left (a fork bomb included)."""
+        for _ in range(200):
+            for pgid in list(self.groups):
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except OSError:
+                    self.groups.discard(pgid)
+            orphans = descendants(os.getpid())  # they re-parent to us: we are their subreaper
+            for pid in orphans:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            self.reap()
+            if not self.groups and not orphans:
+                return
+            time.sleep(0.005)
 
 
 def become_subreaper():
