@@ -1,16 +1,22 @@
-"""The manager graph (`agent` in langgraph.json): route the user's message, then run planner -> programmer ->
-reviewer as subgraphs in the same thread (one checkpoint history, interrupts surface on the thread), then finish."""
+"""The manager graph (`agent` in langgraph.json), the entry point the service and the CLI run.
+
+It routes the user's message (new task, follow-up to the current task, or a direct answer), then runs the planner,
+programmer and reviewer nodes *in the same graph and thread*: they are wired in with `add_planner` /
+`add_programmer` / `add_reviewer`, so every node's update (status, plan progress, commits, diff) is visible in the
+thread's state as it happens, custom events need no subgraph streaming, and interrupts surface on the thread.
+"""
 
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
 from agent.nodes.manager import answer, finish, follow_up, route_message, start_task
+from agent.nodes.setup import ensure_workspace
 from agent.state import AgentState
 from graphs import routers
-from graphs.planner import graph as planner_graph
-from graphs.programmer import graph as programmer_graph
-from graphs.reviewer import graph as reviewer_graph
+from graphs.planner import add_planner
+from graphs.programmer import add_programmer
+from graphs.reviewer import add_reviewer
 
 
 def build() -> StateGraph:
@@ -19,18 +25,18 @@ def build() -> StateGraph:
     builder.add_node("start_task", start_task)
     builder.add_node("follow_up", follow_up)
     builder.add_node("answer", answer)
-    builder.add_node("planner", planner_graph)
-    builder.add_node("programmer", programmer_graph)
-    builder.add_node("reviewer", reviewer_graph)
+    builder.add_node("setup", ensure_workspace)
     builder.add_node("finish", finish)
+    programmer = add_programmer(builder, done="reviewer_start", over="finish")
+    planner = add_planner(builder, done=programmer, over="finish")
+    add_reviewer(builder, accepted="finish", changes=programmer, over="finish")
     builder.add_edge(START, "route")
-    builder.add_conditional_edges("route", routers.manager_after_route)
-    builder.add_edge("start_task", "planner")
-    builder.add_edge("follow_up", "planner")
+    builder.add_conditional_edges("route", routers.manager_after_route,
+                                  {"start_task": "start_task", "follow_up": "follow_up", "answer": "answer", "end": END})
+    builder.add_edge("start_task", "setup")
+    builder.add_edge("follow_up", "setup")
+    builder.add_conditional_edges("setup", routers.continue_unless_over, {"continue": planner, "over": "finish"})
     builder.add_edge("answer", END)
-    builder.add_conditional_edges("planner", routers.manager_after_planner)
-    builder.add_conditional_edges("programmer", routers.manager_after_programmer)
-    builder.add_conditional_edges("reviewer", routers.manager_after_reviewer)
     builder.add_edge("finish", END)
     return builder
 

@@ -1,4 +1,7 @@
-"""The planner graph: explore read-only, propose a plan, revert stray writes, wait for approval."""
+"""The planner: explore read-only, propose a plan, revert stray writes, wait for approval.
+
+`add_planner` wires the planner's nodes into any graph (the manager uses it); `graph` is the planner on its own.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +13,40 @@ from agent.nodes.setup import ensure_workspace
 from agent.state import AgentState
 from graphs import routers
 
+ENTRY = "planner_start"
+
+
+def add_planner(builder: StateGraph, *, done: str, over: str) -> str:
+    """Add the planner's nodes; `done` follows an approved plan, `over` a rejected or failed task. Returns the entry."""
+    builder.add_node("planner_start", planner_start)
+    builder.add_node("planner_agent", planner_agent)
+    builder.add_node("planner_tools", planner_tools)
+    builder.add_node("planner_nudge", planner_nudge)
+    builder.add_node("planner_finish", planner_finish)
+    builder.add_node("planner_approval", await_approval)
+    builder.add_conditional_edges("planner_start", routers.continue_unless_over,
+                                  {"continue": "planner_agent", "over": over})
+    builder.add_conditional_edges("planner_agent", routers.planner_after_agent,
+                                  {"tools": "planner_tools", "nudge": "planner_nudge", "over": over})
+    after_tools = {"finish": "planner_finish", "agent": "planner_agent", "over": over}
+    builder.add_conditional_edges("planner_tools", routers.planner_after_tools, after_tools)
+    builder.add_conditional_edges("planner_nudge", routers.planner_after_tools, after_tools)
+    builder.add_conditional_edges("planner_finish", routers.continue_unless_over,
+                                  {"continue": "planner_approval", "over": over})
+    builder.add_conditional_edges("planner_approval", routers.after_approval,
+                                  {"agent": "planner_agent", "done": done, "over": over})
+    return ENTRY
+
+
+def add_setup(builder: StateGraph, entry: str) -> None:
+    builder.add_node("setup", ensure_workspace)
+    builder.add_edge(START, "setup")
+    builder.add_conditional_edges("setup", routers.continue_unless_over, {"continue": entry, "over": END})
+
 
 def build() -> StateGraph:
     builder = StateGraph(AgentState)
-    builder.add_node("setup", ensure_workspace)
-    builder.add_node("start", planner_start)
-    builder.add_node("agent", planner_agent)
-    builder.add_node("tools", planner_tools)
-    builder.add_node("nudge", planner_nudge)
-    builder.add_node("finish", planner_finish)
-    builder.add_node("approval", await_approval)
-    builder.add_edge(START, "setup")
-    builder.add_conditional_edges("setup", routers.after_setup, {"continue": "start", END: END})
-    builder.add_conditional_edges("start", routers.continue_unless_over)
-    builder.add_conditional_edges("agent", routers.planner_after_agent)
-    builder.add_conditional_edges("tools", routers.planner_after_tools)
-    builder.add_conditional_edges("nudge", routers.planner_after_tools)
-    builder.add_conditional_edges("finish", routers.after_plan_ready)
-    builder.add_conditional_edges("approval", routers.after_approval)
+    add_setup(builder, add_planner(builder, done=END, over=END))
     return builder
 
 

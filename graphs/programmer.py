@@ -1,35 +1,46 @@
-"""The programmer graph: carry out the plan item by item, with human questions and failure diagnosis."""
+"""The programmer: carry out the plan item by item, with human questions and failure diagnosis.
+
+`add_programmer` wires its nodes into any graph (the manager uses it); `graph` is the programmer on its own.
+"""
 
 from __future__ import annotations
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import END, StateGraph
 
 from agent.nodes.programmer import (ask_human, diagnose, programmer_agent, programmer_finish, programmer_nudge,
                                     programmer_start, programmer_tools)
-from agent.nodes.setup import ensure_workspace
 from agent.state import AgentState
 from graphs import routers
+from graphs.planner import add_setup
+
+ENTRY = "programmer_start"
+
+
+def add_programmer(builder: StateGraph, *, done: str, over: str) -> str:
+    builder.add_node("programmer_start", programmer_start)
+    builder.add_node("programmer_agent", programmer_agent)
+    builder.add_node("programmer_tools", programmer_tools)
+    builder.add_node("programmer_nudge", programmer_nudge)
+    builder.add_node("programmer_ask_human", ask_human)
+    builder.add_node("programmer_diagnose", diagnose)
+    builder.add_node("programmer_finish", programmer_finish)
+    builder.add_conditional_edges("programmer_start", routers.programmer_after_start,
+                                  {"agent": "programmer_agent", "finish": "programmer_finish", "over": over})
+    builder.add_conditional_edges("programmer_agent", routers.programmer_after_agent,
+                                  {"tools": "programmer_tools", "nudge": "programmer_nudge", "over": over})
+    builder.add_conditional_edges("programmer_tools", routers.programmer_after_tools, {
+        "ask_human": "programmer_ask_human", "diagnose": "programmer_diagnose", "finish": "programmer_finish",
+        "agent": "programmer_agent", "over": over})
+    back = {"continue": "programmer_agent", "over": over}
+    for node in ("programmer_nudge", "programmer_ask_human", "programmer_diagnose"):
+        builder.add_conditional_edges(node, routers.continue_unless_over, back)
+    builder.add_conditional_edges("programmer_finish", routers.done_unless_over, {"done": done, "over": over})
+    return ENTRY
 
 
 def build() -> StateGraph:
     builder = StateGraph(AgentState)
-    builder.add_node("setup", ensure_workspace)
-    builder.add_node("start", programmer_start)
-    builder.add_node("agent", programmer_agent)
-    builder.add_node("tools", programmer_tools)
-    builder.add_node("nudge", programmer_nudge)
-    builder.add_node("ask_human", ask_human)
-    builder.add_node("diagnose", diagnose)
-    builder.add_node("finish", programmer_finish)
-    builder.add_edge(START, "setup")
-    builder.add_conditional_edges("setup", routers.after_setup, {"continue": "start", END: END})
-    builder.add_conditional_edges("start", routers.programmer_after_start)
-    builder.add_conditional_edges("agent", routers.programmer_after_agent)
-    builder.add_conditional_edges("tools", routers.programmer_after_tools)
-    builder.add_conditional_edges("nudge", routers.continue_unless_over)
-    builder.add_conditional_edges("ask_human", routers.continue_unless_over)
-    builder.add_conditional_edges("diagnose", routers.continue_unless_over)
-    builder.add_edge("finish", END)
+    add_setup(builder, add_programmer(builder, done=END, over=END))
     return builder
 
 
