@@ -356,6 +356,8 @@ class DaytonaProvider:
             return None
         labels = {k: v for k, v in remote.labels.items() if k != POOL_LABEL} | self.settings.labels_for(thread_id)
         await self._control("labels", lambda: remote.set_labels(labels))
+        # Its idle clock restarts now: a sandbox claimed late in its pool life must not stop under the thread.
+        await self._control("activity", lambda: remote.refresh_activity())
         return remote
 
     async def _create_for_pool(self) -> str:

@@ -42,6 +42,7 @@ async def test_acquire_claims_a_warm_sandbox_relabels_it_and_the_pool_refills(
     assert provider.pool is not None
     pooled = {e.sandbox_id for e in await provider.pool.entries()}
     creates = daytona_server.state.counts["create"]
+    claim_started = time.monotonic()
     lease = await provider.acquire("thread-p")
     assert lease.fresh and lease.sandbox.id in pooled
     assert daytona_server.state.counts["create"] == creates, "a warm acquire creates nothing"
@@ -49,6 +50,7 @@ async def test_acquire_claims_a_warm_sandbox_relabels_it_and_the_pool_refills(
     assert record is not None
     assert record.labels[THREAD_LABEL] == "thread-p" and POOL_LABEL not in record.labels
     assert record.labels[SERVICE_LABEL] == "open-swe"
+    assert record.last_activity >= claim_started, "the claim restarts its idle clock"
     await provider.pool.wait_idle()
     refilled = {e.sandbox_id for e in await provider.pool.entries()}
     assert len(refilled) == 2 and lease.sandbox.id not in refilled

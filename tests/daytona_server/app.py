@@ -112,6 +112,11 @@ async def labels(request: web.Request) -> web.Response:
     return web.json_response({"labels": record.labels})
 
 
+async def last_activity(request: web.Request) -> web.Response:
+    found(request).touch()
+    return web.Response(status=201)
+
+
 async def proxy_url(request: web.Request) -> web.Response:
     found(request)
     return web.json_response({"url": toolbox_url(request)})
@@ -142,6 +147,7 @@ def build_app(state: ServerState, faults: Faults) -> web.Application:
     r.add_post("/api/sandbox/{sid}/stop", stop, name="stop")
     r.add_post("/api/sandbox/{sid}/archive", archive, name="archive")
     r.add_put("/api/sandbox/{sid}/labels", labels, name="labels")
+    r.add_post("/api/sandbox/{sid}/last-activity", last_activity, name="last_activity")
     r.add_get("/api/sandbox/{sid}/toolbox-proxy-url", proxy_url, name="toolbox_proxy_url")
     toolbox.add_routes(r)
     app.cleanup_ctx.append(expire_loop)
