@@ -103,7 +103,9 @@ async def revert_new_changes(sandbox: Sandbox, baseline: list[str]) -> list[str]
         code, path = line[:2], line[3:].split(" -> ")[-1].strip('"')
         quoted = shlex.quote(path)
         if code == "??":
-            await sandbox.exec(f"rm -rf -- {quoted}", timeout=60)
+            parent = path.rstrip("/").rpartition("/")[0]
+            prune = f" && rmdir -p --ignore-fail-on-non-empty -- {shlex.quote(parent)}" if parent else ""
+            await sandbox.exec(f"rm -rf -- {quoted}{prune}", timeout=60)
         else:
             await git(sandbox, f"checkout -q HEAD -- {quoted}", check=False)
             await git(sandbox, f"reset -q -- {quoted}", check=False)
