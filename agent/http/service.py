@@ -75,6 +75,8 @@ class TaskService:
         if thread is None:
             await self._lost_view(owner, task_id)  # 404 unless it is the owner's lost task
             raise HTTPException(409, "this task was lost when the server stopped before saving it; resubmit it")
+        if (thread.get("metadata") or {}).get("cancelled"):
+            raise HTTPException(409, "the task was cancelled; create a new task instead")
         deadline = asyncio.get_running_loop().time() + settle
         while thread.get("status") == "busy" and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.1)
@@ -213,8 +215,6 @@ class TaskService:
             run_id = await self._start_run(task_id, metadata, command=command, reason="feedback on the plan")
         else:
             status = task_view(thread).status
-            if metadata.get("cancelled"):
-                raise HTTPException(409, "the task was cancelled; create a new task instead")
             if thread.get("status") == "busy" or status not in TERMINAL_STATUSES:
                 raise HTTPException(409, f"the task is running (status: {status}); send a message when it asks or finishes")
             action = "follow_up"
@@ -230,9 +230,11 @@ class TaskService:
             raise HTTPException(409, f"cannot {action}: the task is not awaiting plan approval (status: {status})")
 
     async def cancel(self, owner: str, task_id: str) -> ActionResult:
-        thread = await self._owned_thread(owner, task_id)
-        metadata = thread.get("metadata") or {}
-        if metadata.get("cancelled"):
+        thread = await self._thread(owner, task_id)
+        if thread is None:
+            await self._lost_view(owner, task_id)
+            raise HTTPException(409, "this task was lost when the server stopped before saving it; nothing to cancel")
+        if (thread.get("metadata") or {}).get("cancelled"):
             return ActionResult(id=task_id, action="cancel", status=TaskStatus.CANCELLED.value)
         status = task_view(thread).status
         if status in TERMINAL_STATUSES:

@@ -10,6 +10,8 @@ from agent.http.models import PendingInput, TaskLinks, TaskView
 QUEUED = "queued"
 LOST = "lost"
 TERMINAL = frozenset({*TERMINAL_STATUSES, LOST})
+_RESUMED = {TaskStatus.AWAITING_APPROVAL.value: TaskStatus.PLANNING.value,
+            TaskStatus.AWAITING_ANSWER.value: TaskStatus.PROGRAMMING.value}
 
 
 def links(task_id: str) -> TaskLinks:
@@ -43,6 +45,8 @@ def derive_status(thread: dict[str, Any], pending: PendingInput | None, *, failu
         status = values.get("status")
         return status if status in TERMINAL_STATUSES else TaskStatus.FAILED.value
     status = values.get("status") if isinstance(values, dict) else None
+    if thread.get("status") == "busy" and status in _RESUMED:
+        return _RESUMED[status]  # the human answered; the run that continues has not written its status yet
     if status:
         return str(status)
     return QUEUED
