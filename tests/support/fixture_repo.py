@@ -17,7 +17,8 @@ The repository: `calc.py` (`add` returns `a - b`), `test_calc.py` (unittest, fai
 tasks can share it):
 - router: `start_new_task` with the user's message;
 - planner: runs the tests with `shell` (they fail), `view`s calc.py, then `session_plan` with PLAN (2 items);
-- programmer: `view` calc.py, `str_replace` `return a - b` -> `return a + b`, `mark_task_completed`; then for each
+- programmer: `view` calc.py, `str_replace` `return a - b` -> `return a + b` (unless already fixed),
+  `mark_task_completed`; then for each
   further item runs the tests with `shell` and `mark_task_completed`;
 - reviewer: runs the tests with `shell`, then `accept_review` when they pass (`request_changes` otherwise);
 - summarizer / diagnose: a short text.
@@ -107,7 +108,8 @@ def _planner(request: ChatRequest) -> Reply:
 
 def _programmer(request: ChatRequest) -> Reply:
     names = request.call_names
-    replaced = any(r.name == "str_replace" and r.content.startswith("replaced") for r in request.tool_results)
+    replaced = any((r.name == "str_replace" and r.content.startswith("replaced"))
+                   or (r.name == "view" and "return a + b" in r.content) for r in request.tool_results)
     if not replaced:
         if "view" not in names:
             return Reply.call("view", path="calc.py")
