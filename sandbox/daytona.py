@@ -29,7 +29,7 @@ from daytona import (
 from coordination.store import CoordinationStore, store_from_url
 from sandbox.base import BackendError, Lease, SandboxGone
 from sandbox.daytona_pool import WarmPool
-from sandbox.daytona_settings import POOL_LABEL, THREAD_LABEL, DaytonaSettings, ReleaseAction
+from sandbox.daytona_settings import POOL_LABEL, THREAD_LABEL, DaytonaSettings, ReleaseAction, load_settings
 from sandbox.daytona_workspace import RemoteWorkspace
 from sandbox.metrics import API_ERRORS, ENVIRONMENT_COUNT, EXECUTION_TIME
 from sandbox.retry import RetryAdvice, RetryExhausted, RetryPolicy, parse_retry_after, retry_call
@@ -110,7 +110,9 @@ class DaytonaApi:
             if key is None or not key.get_secret_value():
                 raise BackendError("DAYTONA_API_KEY is not set: create an API key in the Daytona dashboard and set it")
             self._client = AsyncDaytona(
-                DaytonaConfig(api_key=key.get_secret_value(), api_url=self.settings.api_url, target=self.settings.target)
+                DaytonaConfig(
+                    api_key=key.get_secret_value(), api_url=self.settings.api_url or None, target=self.settings.target or None
+                )
             )
         return self._client
 
@@ -229,7 +231,7 @@ class DaytonaProvider:
         store: CoordinationStore | None = None,
         sandbox_settings: SandboxSettings | None = None,
     ) -> None:
-        self.settings = settings or DaytonaSettings()
+        self.settings = settings or load_settings()
         self._sandbox_settings = sandbox_settings or SandboxSettings()
         self._owns_store = store is None
         self._store = store if store is not None else store_from_url(self.settings.redis_url)
@@ -252,6 +254,11 @@ class DaytonaProvider:
     @property
     def name(self) -> str:
         return "daytona"
+
+    @property
+    def _rt(self) -> float:
+        """Client-side timeout of one control-plane request."""
+        return self.settings.request_timeout
 
     async def acquire(self, thread_id: str, *, sandbox_id: str | None = None, project_path: str | None = None) -> Lease:
         if not thread_id:
@@ -276,7 +283,7 @@ class DaytonaProvider:
             delete = self.settings.release_action is ReleaseAction.DELETE
         try:
             if delete:
-                await self._api.call("delete", lambda: remote.delete())
+                await self._api.call("delete", lambda: remote.delete(timeout=self._rt))
             else:
                 await self._api.call("stop", lambda: remote.stop(timeout=self.settings.start_timeout))
         except DaytonaError as exc:
@@ -315,7 +322,7 @@ class DaytonaProvider:
         query = ListSandboxesQuery(labels=self.settings.labels_for(thread_id))
 
         async def first() -> AsyncSandbox | None:
-            found = [s async for s in self._api.client.list(query)]
+            found = [s async for s in self._api.client.list(query, request_timeout=self._rt)]
             found.sort(key=lambda s: state_of(s) != "started")
             return found[0] if found else None
 
@@ -355,9 +362,9 @@ class DaytonaProvider:
         if remote is None or state_of(remote) != "started":
             return None
         labels = {k: v for k, v in remote.labels.items() if k != POOL_LABEL} | self.settings.labels_for(thread_id)
-        await self._control("labels", lambda: remote.set_labels(labels))
+        await self._control("labels", lambda: remote.set_labels(labels, request_timeout=self._rt))
         # Its idle clock restarts now: a sandbox claimed late in its pool life must not stop under the thread.
-        await self._control("activity", lambda: remote.refresh_activity())
+        await self._control("activity", lambda: remote.refresh_activity(request_timeout=self._rt))
         return remote
 
     async def _create_for_pool(self) -> str:
@@ -375,7 +382,8 @@ class DaytonaProvider:
             nonlocal attempts
             attempts += 1
             if attempts > 1:
-                async for orphan in self._api.client.list(ListSandboxesQuery(labels={CREATE_TOKEN_LABEL: token})):
+                query = ListSandboxesQuery(labels={CREATE_TOKEN_LABEL: token})
+                async for orphan in self._api.client.list(query, request_timeout=s.request_timeout):
                     if state_of(orphan) == "started":
                         return orphan
                     await self._delete_quietly(orphan)
@@ -401,7 +409,7 @@ class DaytonaProvider:
 
     async def _get(self, sandbox_id: str) -> AsyncSandbox | None:
         try:
-            return await self._api.call("get", lambda: self._api.client.get(sandbox_id))
+            return await self._api.call("get", lambda: self._api.client.get(sandbox_id, request_timeout=self._rt))
         except DaytonaError as exc:
             if exc.status_code in (404, 410):
                 return None
@@ -414,6 +422,6 @@ class DaytonaProvider:
 
     async def _delete_quietly(self, remote: AsyncSandbox) -> None:
         try:
-            await self._api.call("delete", lambda: remote.delete())
+            await self._api.call("delete", lambda: remote.delete(timeout=self._rt))
         except Exception as exc:  # noqa: BLE001 - auto-stop/auto-delete remove it anyway
             log.warning("deleting sandbox %s failed: %s", remote.id, one_line(str(exc)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SNAPSHOT = "open-swe-vcpu2-mem4-disk5"
@@ -72,3 +72,14 @@ class DaytonaSettings(BaseSettings):
 SERVICE_LABEL = "open-swe.service"
 THREAD_LABEL = "open-swe.thread"
 POOL_LABEL = "open-swe.pool"
+
+
+def load_settings() -> DaytonaSettings:
+    """Read the settings from the environment; a bad value is one line naming the variable, never a traceback."""
+    try:
+        return DaytonaSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}" for error in exc.errors()
+        )
+        raise ValueError(f"invalid Daytona settings: {problems}") from None

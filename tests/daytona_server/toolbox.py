@@ -46,6 +46,7 @@ async def execute(request: web.Request) -> web.Response:
     result = await process.run(
         record, process.shell_argv(body["command"]), cwd=body.get("cwd"), env=body.get("envs"), timeout=timeout
     )
+    record.touch()  # activity lasts until the command ends
     if result.timed_out:
         raise ErrorResponse(408, f"command execution timeout after {timeout}s", source=DAEMON)
     text = result.output.decode("utf-8", errors="replace")
