@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+import weakref
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 import aiohttp
@@ -88,9 +89,10 @@ def classify_unsafe(exc: BaseException) -> RetryAdvice | None:
     return None
 
 
-def one_line(text: str, limit: int = 300) -> str:
-    first = " ".join(str(text).split())
-    return redact(first if len(first) <= limit else first[: limit - 3] + "...")
+def one_line(text: str, secrets: Sequence[str] = (), limit: int = 300) -> str:
+    """Whitespace collapsed, secrets (the service's and `secrets`) redacted, length capped."""
+    flat = redact(redact(" ".join(str(text).split()), [s for s in secrets if s]))
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 class DaytonaApi:
@@ -116,6 +118,10 @@ class DaytonaApi:
             )
         return self._client
 
+    def one_line(self, text: str) -> str:
+        key = self.settings.api_key
+        return one_line(text, [key.get_secret_value()] if key is not None else [])
+
     async def call(self, operation: str, fn: Callable[[], Awaitable[T]], *, idempotent: bool = True) -> T:
         def on_retry(advice: RetryAdvice, delay: float) -> None:
             API_ERRORS.labels(advice.kind).inc()
@@ -129,7 +135,7 @@ class DaytonaApi:
             except RetryExhausted as exc:
                 API_ERRORS.labels(exc.advice.kind).inc()
                 wait = f" (server asked to wait {exc.advice.after:.0f}s)" if exc.advice.after else ""
-                raise BackendError(one_line(
+                raise BackendError(self.one_line(
                     f"Daytona {operation} failed after {exc.attempts} attempt(s), {exc.advice.kind}{wait}: {exc.last}"
                 )) from exc
             except Exception as exc:
@@ -190,7 +196,7 @@ class DaytonaExecutor:
                 )
         if exc.status_code == 408:
             return BackendError(f"Daytona {operation} exceeded the sandbox daemon's timeout")
-        return BackendError(one_line(f"Daytona {operation} failed: {exc}"))
+        return BackendError(self._api.one_line(f"Daytona {operation} failed: {exc}"))
 
 
 class DaytonaSandbox(RemoteWorkspace):
@@ -237,7 +243,7 @@ class DaytonaProvider:
         self._store = store if store is not None else store_from_url(self.settings.redis_url)
         self._api = DaytonaApi(self.settings)
         self._held: dict[str, AsyncSandbox] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.pool: WarmPool[AsyncSandbox] | None = None
         if self.settings.pool_size > 0:
             stop_after = self.settings.auto_stop_minutes * 60
@@ -263,7 +269,9 @@ class DaytonaProvider:
     async def acquire(self, thread_id: str, *, sandbox_id: str | None = None, project_path: str | None = None) -> Lease:
         if not thread_id:
             raise ValueError("thread_id must not be empty")
-        lock = self._locks.setdefault(thread_id, asyncio.Lock())
+        lock = self._locks.get(thread_id)
+        if lock is None:
+            lock = self._locks[thread_id] = asyncio.Lock()
         async with lock:
             with EXECUTION_TIME.labels("acquire").time():
                 remote = await self._existing(thread_id, sandbox_id)
@@ -288,7 +296,7 @@ class DaytonaProvider:
                 await self._api.call("stop", lambda: remote.stop(timeout=self.settings.start_timeout))
         except DaytonaError as exc:
             if exc.status_code not in (404, 410):
-                raise BackendError(one_line(f"Daytona release of {sandbox_id} failed: {exc}")) from exc
+                raise BackendError(self._api.one_line(f"Daytona release of {sandbox_id} failed: {exc}")) from exc
 
     async def warm_up(self) -> int:
         """Fill the warm pool now (e.g. at service start). Returns the sandboxes added by this process."""
@@ -345,7 +353,7 @@ class DaytonaProvider:
                 await self._api.call("start", lambda: remote.wait_for_sandbox_start(timeout=timeout))
                 return remote
         except (DaytonaError, BackendError) as exc:
-            log.warning("sandbox %s could not be started (%s); replacing it", remote.id, one_line(str(exc)))
+            log.warning("sandbox %s could not be started (%s); replacing it", remote.id, self._api.one_line(str(exc)))
         if state not in ("destroyed", "destroying"):
             await self._delete_quietly(remote)
         return None
@@ -405,7 +413,7 @@ class DaytonaProvider:
         try:
             return await self._api.call(operation, fn)
         except DaytonaError as exc:
-            raise BackendError(one_line(f"Daytona {operation} failed: {exc}")) from exc
+            raise BackendError(self._api.one_line(f"Daytona {operation} failed: {exc}")) from exc
 
     async def _get(self, sandbox_id: str) -> AsyncSandbox | None:
         try:
@@ -413,7 +421,7 @@ class DaytonaProvider:
         except DaytonaError as exc:
             if exc.status_code in (404, 410):
                 return None
-            raise BackendError(one_line(f"Daytona get of {sandbox_id} failed: {exc}")) from exc
+            raise BackendError(self._api.one_line(f"Daytona get of {sandbox_id} failed: {exc}")) from exc
 
     async def _delete_id(self, sandbox_id: str) -> None:
         remote = await self._get(sandbox_id)
@@ -424,4 +432,4 @@ class DaytonaProvider:
         try:
             await self._api.call("delete", lambda: remote.delete(timeout=self._rt))
         except Exception as exc:  # noqa: BLE001 - auto-stop/auto-delete remove it anyway
-            log.warning("deleting sandbox %s failed: %s", remote.id, one_line(str(exc)))
+            log.warning("deleting sandbox %s failed: %s", remote.id, self._api.one_line(str(exc)))

@@ -146,7 +146,7 @@ class RemoteWorkspace:
         head, tail, total = scripts.split_capped(raw, self._settings.output_limit)
         if tail is None:
             return cap_text(decode(head.encode("utf-8", errors="replace")), self._settings.output_limit)
-        cut = total - len(head.encode("utf-8", errors="replace")) - len(tail.encode("utf-8", errors="replace"))
+        cut = total - 2 * max(1, self._settings.output_limit // 2)  # the wrapper kept half the limit at each end
         return decode(head.encode()) + omitted_marker(max(0, cut)) + decode(tail.encode()), True
 
     # ------------------------------------------------------------ files

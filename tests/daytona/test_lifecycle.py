@@ -224,3 +224,13 @@ def test_api_key_is_a_secret_in_settings(daytona_server: DaytonaTestServer) -> N
 
     settings = settings_for(daytona_server, api_key=SecretStr("dtn-very-secret-key"))
     assert "dtn-very-secret-key" not in repr(settings) and "dtn-very-secret-key" not in str(settings.model_dump())
+
+
+async def test_a_starting_sandbox_is_waited_for(provider: DaytonaProvider, daytona_server: DaytonaTestServer) -> None:
+    lease = await provider.acquire("t")
+    daytona_server.set_state(lease.sandbox.id, "starting")
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.3, daytona_server.set_state, lease.sandbox.id, "started")
+    again = await provider.acquire("t", sandbox_id=lease.sandbox.id)
+    assert again.sandbox.id == lease.sandbox.id and not again.fresh
+    assert daytona_server.state.counts["create"] == 1

@@ -34,7 +34,10 @@ async def faults_middleware(request: web.Request, handler):
             request.transport.abort()
             raise asyncio.CancelledError
         headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else None
-        return error(fault.status, f"injected fault: HTTP {fault.status}", headers=headers)
+        message = (fault.message or "injected fault: HTTP {status}").format(
+            status=fault.status, authorization=request.headers.get("Authorization", "")
+        )
+        return error(fault.status, message, headers=headers)
     return await handler(request)
 
 

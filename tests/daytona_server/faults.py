@@ -19,6 +19,8 @@ class Fault:
     retry_after: str | None = None
     """Value of the Retry-After header sent with the status (e.g. "1" or an HTTP date)."""
     times: int = 1
+    message: str | None = None
+    """Error message; "{authorization}" is replaced by the request's Authorization header (a leaky proxy)."""
 
 
 @dataclass
@@ -37,8 +39,10 @@ class Faults:
             self._queue.append(fault)
         return fault
 
-    def status(self, route: str, status: int, *, times: int = 1, retry_after: str | None = None) -> Fault:
-        return self.add(Fault(route=route, status=status, times=times, retry_after=retry_after))
+    def status(
+        self, route: str, status: int, *, times: int = 1, retry_after: str | None = None, message: str | None = None
+    ) -> Fault:
+        return self.add(Fault(route=route, status=status, times=times, retry_after=retry_after, message=message))
 
     def drop(self, route: str, *, times: int = 1) -> Fault:
         """Close the connection without answering."""
