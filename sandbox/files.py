@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
 import stat as st
 from collections.abc import Mapping
@@ -34,6 +35,9 @@ def _info(rel: str, result: os.stat_result) -> FileInfo:
 
 def _open_regular(path: Path, shown: str, flags: int) -> int:
     """Open a regular file without following a final symlink; never blocks on a FIFO."""
+    with contextlib.suppress(FileNotFoundError):
+        if not st.S_ISREG(mode := os.stat(path).st_mode):
+            raise NotAFile(f"{shown!r} is {'a directory' if st.S_ISDIR(mode) else 'not a regular file'}")
     try:
         fd = os.open(path, flags | _NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:

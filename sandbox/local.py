@@ -202,16 +202,20 @@ class LocalProvider:
             if self._mode is WorkspaceMode.WORKTREE:
                 held, fresh = await self._worktree(thread_id, sid, project, isolation)
             else:
-                held, fresh = self._in_place(thread_id, sid, project, isolation), True
+                held, fresh = await self._in_place(thread_id, sid, project, isolation), True
             self._held[sid] = held
             log.info("sandbox %s: %s at %s", sid, self._mode.value, held.sandbox.root)
             return Lease(held.sandbox, fresh=fresh, backend=self.name)
 
-    def _in_place(self, thread_id: str, sid: str, project: Path, isolation: Bwrap | None) -> _Held:
+    async def _in_place(self, thread_id: str, sid: str, project: Path, isolation: Bwrap | None) -> _Held:
         lock = PathLock(self._settings.state_dir, project)
         lock.acquire(thread_id)
         try:
-            sandbox = LocalSandbox(project, settings=self._settings, isolation=isolation, sandbox_id=sid)
+            writable = []
+            if isolation is not None and (project / ".git").is_file():  # itself a worktree: its git dir is elsewhere
+                writable.append((await repository(project))[1])
+            sandbox = LocalSandbox(project, settings=self._settings, isolation=isolation, writable=writable,
+                                   sandbox_id=sid)
         except BaseException:
             lock.release()
             raise

@@ -138,7 +138,10 @@ class Runner:
         started = time.monotonic()
         exit_code, timed_out = -1, False
         try:
-            self._send(proc, {"op": "exec", "id": job, "cmd": command, "cwd": cwd, "env": dict(env), "timeout": timeout})
+            try:
+                self._send(proc, {"op": "exec", "id": job, "cmd": command, "cwd": cwd, "env": dict(env), "timeout": timeout})
+            except (ConnectionError, RuntimeError) as exc:  # the runner died a moment ago
+                queue.put_nowait((GONE, f"[cannot reach the sandbox's command runner: {exc}]".encode()))
             async with asyncio.timeout(timeout + HOST_GRACE):
                 while True:
                     kind, payload = await queue.get()
@@ -151,18 +154,16 @@ class Runner:
                         exit_code, timed_out = status["code"], status["timed_out"]
                         break
                     else:
-                        cap.feed(b"\n[the sandbox's command runner exited unexpectedly]\n")
+                        cap.feed(b"\n" + (payload or b"[the sandbox's command runner exited unexpectedly]") + b"\n")
                         break
         except TimeoutError:
             log.warning("%s did not report a timed-out command; restarting it", self._label)
             timed_out = True
             await self._stop()
-        except asyncio.CancelledError:
+        except BaseException:  # cancelled, or on_output raised: the command must not run on unattended
             with contextlib.suppress(Exception):
                 self._send(proc, {"op": "kill", "id": job})
             raise
-        except (ConnectionError, RuntimeError) as exc:  # writing to a runner that just died
-            cap.feed(f"\n[cannot reach the sandbox's command runner: {exc}]\n".encode())
         finally:
             del self._jobs[job]
         if on_output is not None and (tail := decoder.decode(b"", final=True)):

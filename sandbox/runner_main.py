@@ -77,7 +77,11 @@ def token(job_id):
 
 
 def processes():
-    for name in os.listdir("/proc"):
+    try:
+        names = os.listdir("/proc")
+    except OSError:  # no procfs: only the session kill applies
+        return
+    for name in names:
         if name.isdigit():
             yield int(name)
 

@@ -1,5 +1,8 @@
 """Workspace search with ripgrep (`rg --json`), run on the host over the confined directory.
 
+Like rg: .gitignore'd files are skipped; unlike rg's default, hidden files (.github/, .env.example) are searched,
+`.git/` never is.
+
 ripgrep never follows symlinks here (so a link to outside is not searched), reads no config file, and gets a
 scrubbed environment. It is looked up in the virtualenv first (the `ripgrep` wheel), then on PATH.
 """
@@ -49,7 +52,7 @@ async def search(
     ignore_case: bool = False,
 ) -> SearchResult:
     target = ws.existing(path)
-    args = [find_rg(), "--json", "--no-config", "--no-messages"]
+    args = [find_rg(), "--json", "--no-config", "--no-messages", "--hidden", "--glob", "!.git"]
     if fixed_strings:
         args.append("--fixed-strings")
     if ignore_case:
@@ -71,15 +74,18 @@ async def search(
                 continue
             if len(matches) >= max_results:
                 truncated = True
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()  # enough: stop ripgrep
                 break
             data = event["data"]
             rel = os.path.normpath(_text(data["path"]))
             line = _text(data["lines"]).rstrip("\r\n")
             matches.append(SearchMatch(rel.replace(os.sep, "/"), data["line_number"] or 0, line[:MAX_LINE]))
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        raise
     finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
         err = await proc.stderr.read()
         code = await proc.wait()
     if code == 2 and not matches and not truncated:
