@@ -41,9 +41,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CREATE_TOKEN_LABEL = "open-swe.create-token"
-GONE_STATES = frozenset({"destroyed", "destroying", "error", "build_failed", "unknown"})
 STOPPED_STATES = frozenset({"stopped", "archived", "paused"})
-STARTING_STATES = frozenset({"starting", "restoring", "creating", "pulling_snapshot", "resuming", "pending_build"})
+STARTING_STATES = frozenset(
+    {"starting", "restoring", "creating", "pulling_snapshot", "resuming", "pending_build"}
+)
 
 
 # ---------------------------------------------------------------- errors and retries
@@ -55,7 +56,9 @@ def error_kind(exc: BaseException) -> str:
         return "rate_limited"
     if status in (404, 410):
         return "not_found"
-    if status in (408, 504) or (isinstance(exc, DaytonaTimeoutError) and not isinstance(exc, DaytonaConnectionError)):
+    if status in (408, 504):
+        return "timeout"
+    if isinstance(exc, DaytonaTimeoutError) and not isinstance(exc, DaytonaConnectionError):
         return "timeout"
     if status is not None and status >= 500:
         return "server_error"
@@ -101,7 +104,9 @@ class DaytonaApi:
     def __init__(self, settings: DaytonaSettings) -> None:
         self.settings = settings
         self.policy = RetryPolicy(
-            deadline=settings.retry_deadline, base_delay=settings.retry_base_delay, max_delay=settings.retry_max_delay
+            deadline=settings.retry_deadline,
+            base_delay=settings.retry_base_delay,
+            max_delay=settings.retry_max_delay,
         )
         self._client: AsyncDaytona | None = None
 
@@ -110,10 +115,12 @@ class DaytonaApi:
         if self._client is None:
             key = self.settings.api_key
             if key is None or not key.get_secret_value():
-                raise BackendError("DAYTONA_API_KEY is not set: create an API key in the Daytona dashboard and set it")
+                raise BackendError("DAYTONA_API_KEY is not set: create an API key in the Daytona dashboard")
             self._client = AsyncDaytona(
                 DaytonaConfig(
-                    api_key=key.get_secret_value(), api_url=self.settings.api_url or None, target=self.settings.target or None
+                    api_key=key.get_secret_value(),
+                    api_url=self.settings.api_url or None,
+                    target=self.settings.target or None,
                 )
             )
         return self._client
@@ -129,15 +136,14 @@ class DaytonaApi:
 
         with EXECUTION_TIME.labels(operation).time():
             try:
-                return await retry_call(
-                    fn, policy=self.policy, classify=classify if idempotent else classify_unsafe, on_retry=on_retry
-                )
+                decide = classify if idempotent else classify_unsafe
+                return await retry_call(fn, policy=self.policy, classify=decide, on_retry=on_retry)
             except RetryExhausted as exc:
                 API_ERRORS.labels(exc.advice.kind).inc()
                 wait = f" (server asked to wait {exc.advice.after:.0f}s)" if exc.advice.after else ""
-                raise BackendError(self.one_line(
-                    f"Daytona {operation} failed after {exc.attempts} attempt(s), {exc.advice.kind}{wait}: {exc.last}"
-                )) from exc
+                attempts = f"after {exc.attempts} attempt(s), {exc.advice.kind}{wait}"
+                message = self.one_line(f"Daytona {operation} failed {attempts}: {exc.last}")
+                raise BackendError(message) from exc
             except Exception as exc:
                 API_ERRORS.labels(error_kind(exc)).inc()
                 raise
@@ -167,7 +173,8 @@ class DaytonaExecutor:
         self, operation: str, command: str, *, env: Mapping[str, str] | None, timeout: float, idempotent: bool
     ) -> tuple[int, str]:
         async def attempt() -> tuple[int, str]:
-            response = await self.remote.process.exec(command, env=dict(env) if env else None, timeout=int(timeout) + 1)
+            variables = dict(env) if env else None
+            response = await self.remote.process.exec(command, env=variables, timeout=int(timeout) + 1)
             return (-1 if response.exit_code is None else int(response.exit_code)), response.result or ""
 
         try:
@@ -192,7 +199,8 @@ class DaytonaExecutor:
                 state = "destroyed" if probe.status_code in (404, 410) else None
             if state is not None and state != "started":
                 return SandboxGone(
-                    f"Daytona sandbox {self.remote.id} is {state} (deleted, expired or stopped): acquire it again"
+                    f"Daytona sandbox {self.remote.id} is {state} (deleted, expired or stopped): "
+                    "acquire again"
                 )
         if exc.status_code == 408:
             return BackendError(f"Daytona {operation} exceeded the sandbox daemon's timeout")
@@ -215,11 +223,14 @@ class DaytonaSandbox(RemoteWorkspace):
     def remote(self) -> AsyncSandbox:
         return self._executor_impl.remote
 
-    async def git_clone(self, url: str, path: str = ".", *, branch: str | None = None, depth: int | None = None) -> None:
+    async def git_clone(
+        self, url: str, path: str = ".", *, branch: str | None = None, depth: int | None = None
+    ) -> None:
         """Clone through the toolbox's git API (one request) into a workspace path."""
         target = self._absolute(path)
         try:
-            await self._api.call("clone", lambda: self.remote.git.clone(url, target, branch=branch, depth=depth))
+            clone = self.remote.git.clone
+            await self._api.call("clone", lambda: clone(url, target, branch=branch, depth=depth))
         except DaytonaError as exc:
             raise await self._executor_impl._explain("clone", exc) from exc
 
@@ -228,7 +239,7 @@ class DaytonaSandbox(RemoteWorkspace):
 
 
 class DaytonaProvider:
-    """Get-or-create one Daytona sandbox per thread; optional warm pool shared through the coordination store."""
+    """Get-or-create one Daytona sandbox per thread; an optional warm pool shared through the store."""
 
     def __init__(
         self,
@@ -266,7 +277,10 @@ class DaytonaProvider:
         """Client-side timeout of one control-plane request."""
         return self.settings.request_timeout
 
-    async def acquire(self, thread_id: str, *, sandbox_id: str | None = None, project_path: str | None = None) -> Lease:
+    async def acquire(
+        self, thread_id: str, *, sandbox_id: str | None = None, project_path: str | None = None
+    ) -> Lease:
+        """`project_path` is not used: a fresh lease tells the caller to clone into the workspace."""
         if not thread_id:
             raise ValueError("thread_id must not be empty")
         lock = self._locks.get(thread_id)
@@ -296,7 +310,8 @@ class DaytonaProvider:
                 await self._api.call("stop", lambda: remote.stop(timeout=self.settings.start_timeout))
         except DaytonaError as exc:
             if exc.status_code not in (404, 410):
-                raise BackendError(self._api.one_line(f"Daytona release of {sandbox_id} failed: {exc}")) from exc
+                message = self._api.one_line(f"Daytona release of {sandbox_id} failed: {exc}")
+                raise BackendError(message) from exc
 
     async def warm_up(self) -> int:
         """Fill the warm pool now (e.g. at service start). Returns the sandboxes added by this process."""
@@ -317,7 +332,8 @@ class DaytonaProvider:
         if remote.id not in self._held:
             ENVIRONMENT_COUNT.inc()
         self._held[remote.id] = remote
-        return Lease(DaytonaSandbox(remote, self._api, self._sandbox_settings), fresh=fresh, backend=self.name)
+        sandbox = DaytonaSandbox(remote, self._api, self._sandbox_settings)
+        return Lease(sandbox, fresh=fresh, backend=self.name)
 
     async def _existing(self, thread_id: str, sandbox_id: str | None) -> AsyncSandbox | None:
         """The thread's sandbox: the id from graph state first, else a lookup by labels (after a restart)."""
@@ -353,7 +369,8 @@ class DaytonaProvider:
                 await self._api.call("start", lambda: remote.wait_for_sandbox_start(timeout=timeout))
                 return remote
         except (DaytonaError, BackendError) as exc:
-            log.warning("sandbox %s could not be started (%s); replacing it", remote.id, self._api.one_line(str(exc)))
+            reason = self._api.one_line(str(exc))
+            log.warning("sandbox %s could not be started (%s); replacing it", remote.id, reason)
         if state not in ("destroyed", "destroying"):
             await self._delete_quietly(remote)
         return None
@@ -369,7 +386,8 @@ class DaytonaProvider:
         remote = await self._get(sandbox_id)
         if remote is None or state_of(remote) != "started":
             return None
-        labels = {k: v for k, v in remote.labels.items() if k != POOL_LABEL} | self.settings.labels_for(thread_id)
+        kept = {k: v for k, v in remote.labels.items() if k != POOL_LABEL}
+        labels = kept | self.settings.labels_for(thread_id)
         await self._control("labels", lambda: remote.set_labels(labels, request_timeout=self._rt))
         # Its idle clock restarts now: a sandbox claimed late in its pool life must not stop under the thread.
         await self._control("activity", lambda: remote.refresh_activity(request_timeout=self._rt))
@@ -396,7 +414,8 @@ class DaytonaProvider:
                         return orphan
                     await self._delete_quietly(orphan)
             params = CreateSandboxFromSnapshotParams(
-                snapshot=s.snapshot, os_user=s.os_user, env_vars={}, labels=labels | {CREATE_TOKEN_LABEL: token},
+                snapshot=s.snapshot, os_user=s.os_user, env_vars={},
+                labels=labels | {CREATE_TOKEN_LABEL: token},
                 auto_stop_interval=s.auto_stop_minutes, auto_delete_interval=s.auto_delete_minutes,
                 network_block_all=s.network_block_all, language="python",
             )
@@ -417,7 +436,8 @@ class DaytonaProvider:
 
     async def _get(self, sandbox_id: str) -> AsyncSandbox | None:
         try:
-            return await self._api.call("get", lambda: self._api.client.get(sandbox_id, request_timeout=self._rt))
+            client = self._api.client
+            return await self._api.call("get", lambda: client.get(sandbox_id, request_timeout=self._rt))
         except DaytonaError as exc:
             if exc.status_code in (404, 410):
                 return None

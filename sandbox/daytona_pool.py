@@ -1,4 +1,4 @@
-"""Warm pool: started sandboxes waiting in a CoordinationStore queue, claimed atomically, refilled in the background.
+"""Warm pool: started sandboxes waiting in a store queue, claimed atomically, refilled in the background.
 
 SDK-free: the provider supplies how to create, claim (verify + relabel) and discard a sandbox. The queue
 lives in the CoordinationStore, so with Redis several service processes share one pool and `pop` never
@@ -94,7 +94,7 @@ class WarmPool(Generic[T]):
             self._task.add_done_callback(_log_failure)
 
     async def refill(self) -> int:
-        """Bring the pool up to `size` (one process at a time, through a lock in the store). Returns sandboxes added."""
+        """Fill the pool up to `size`, one process at a time (a lock in the store)."""
         lock = f"{self.queue}:refill-lock"
         owner = f"{os.getpid()}:{uuid.uuid4().hex}"
         if not await self._store.put_if_absent(lock, owner, self._lock_ttl):
@@ -104,7 +104,8 @@ class WarmPool(Generic[T]):
             await self._drop_expired()
             missing = self.size - len(await self._store.items(self.queue))
             if missing > 0:
-                results = await asyncio.gather(*(self._add_one() for _ in range(missing)), return_exceptions=True)
+                adding = (self._add_one() for _ in range(missing))
+                results = await asyncio.gather(*adding, return_exceptions=True)
                 added = sum(1 for r in results if r is True)
                 for failure in (r for r in results if isinstance(r, BaseException)):
                     log.warning("warm pool: creating a sandbox failed: %s", failure)

@@ -58,7 +58,10 @@ def read_script(root: str, path: str, max_bytes: int | None) -> str:
         f'S=$(stat -c %s -- "$P") || exit {EXIT_UNREADABLE}\n'
         'printf "%s\\n" "$S"\n'
     )
-    body += f'head -c {max_bytes} -- "$P" | base64 -w 0\n' if max_bytes is not None else 'base64 -w 0 -- "$P"\n'
+    if max_bytes is not None:
+        body += f'head -c {int(max_bytes)} -- "$P" | base64 -w 0\n'
+    else:
+        body += 'base64 -w 0 -- "$P"\n'
     return _prelude(root) + _resolve("P", path) + body
 
 
@@ -89,11 +92,13 @@ def upload_script(root: str, files: Sequence[InlineFile] | Sequence[str], *, sta
         script += _resolve(f"P{i}", target, on_fail=f"echo {i}; ")
         script += f'[ -d "$P{i}" ] && {{ echo {i}; exit {EXIT_IS_DIRECTORY}; }}\n'
     for i, item in enumerate(files):
-        script += f'mkdir -p -- "$(dirname -- "$P{i}")" 2>/dev/null || {{ echo {i}; exit {EXIT_NOT_DIRECTORY}; }}\n'
+        fail = f"{{ echo {i}; exit {EXIT_UNREADABLE}; }}"
+        no_dir = f"{{ echo {i}; exit {EXIT_NOT_DIRECTORY}; }}"
+        script += f'mkdir -p -- "$(dirname -- "$P{i}")" 2>/dev/null || {no_dir}\n'
         if isinstance(item, InlineFile):
-            script += f'printf %s {q(item.encoded)} | base64 -d > "$P{i}" || {{ echo {i}; exit {EXIT_UNREADABLE}; }}\n'
+            script += f'printf %s {q(item.encoded)} | base64 -d > "$P{i}" || {fail}\n'
         else:
-            script += f'cat -- {q(f"{staged_dir}/{i}")} > "$P{i}" || {{ echo {i}; exit {EXIT_UNREADABLE}; }}\n'
+            script += f'cat -- {q(f"{staged_dir}/{i}")} > "$P{i}" || {fail}\n'
     if staged_dir is not None:
         script += f"rm -rf -- {q(staged_dir)}\n"
     if stat_last and targets:
@@ -105,7 +110,8 @@ def list_script(root: str, path: str, depth: int) -> str:
     return _prelude(root) + _resolve("P", path) + (
         f'[ -e "$P" ] || exit {EXIT_NOT_FOUND}\n'
         f'[ -d "$P" ] || exit {EXIT_NOT_DIRECTORY}\n'
-        f'find "$P" -mindepth 1 -maxdepth {int(depth)} -printf "%y\\t%s\\t%T@\\t%P\\0" -name .git -type d -prune\n'
+        f'find "$P" -mindepth 1 -maxdepth {int(depth)} -printf "%y\\t%s\\t%T@\\t%P\\0"'
+        " -name .git -type d -prune\n"
     )
 
 

@@ -11,6 +11,9 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SNAPSHOT = "open-swe-vcpu2-mem4-disk5"
+SERVICE_LABEL = "open-swe.service"
+THREAD_LABEL = "open-swe.thread"
+POOL_LABEL = "open-swe.pool"
 
 
 class ReleaseAction(StrEnum):
@@ -29,36 +32,42 @@ class DaytonaSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    api_key: SecretStr | None = Field(default=None, validation_alias=_env("DAYTONA_API_KEY"),
-                                      description="API key (Daytona dashboard -> Keys).")
-    api_url: str | None = Field(default=None, validation_alias=_env("DAYTONA_API_URL"),
-                                description="API endpoint; unset = Daytona's cloud. Self-hosted: http://host:3000/api.")
-    target: str | None = Field(default=None, validation_alias=_env("DAYTONA_TARGET"),
-                               description="Region/runner target (e.g. us, eu); unset = the organization default.")
-    snapshot: str = Field(default=DEFAULT_SNAPSHOT, min_length=1, validation_alias=_env("DAYTONA_SNAPSHOT"),
-                          description="Snapshot sandboxes are created from.")
+    api_key: SecretStr | None = Field(default=None, validation_alias=_env("DAYTONA_API_KEY"))
+    """API key (Daytona dashboard -> Keys). Never logged, never sent into a sandbox."""
+    api_url: str | None = Field(default=None, validation_alias=_env("DAYTONA_API_URL"))
+    """API endpoint; unset = Daytona's cloud. Self-hosted: http://host:3000/api."""
+    target: str | None = Field(default=None, validation_alias=_env("DAYTONA_TARGET"))
+    """Region / runner target (e.g. us, eu); unset = the organization's default."""
+    snapshot: str = Field(default=DEFAULT_SNAPSHOT, min_length=1, validation_alias=_env("DAYTONA_SNAPSHOT"))
+    """Snapshot every sandbox is created from."""
     os_user: str = Field(default="daytona", min_length=1, validation_alias=_env("DAYTONA_OS_USER"))
-    workspace_dir: str = Field(default="/home/daytona/workspace", validation_alias=_env("DAYTONA_WORKSPACE_DIR"),
-                               description="Absolute workspace root inside the sandbox.")
-    service_label: str = Field(default="open-swe", min_length=1, validation_alias=_env("DAYTONA_SERVICE_LABEL"),
-                               description="Value of the `open-swe.service` label on every sandbox we create.")
-    auto_stop_minutes: int = Field(default=15, ge=0, validation_alias=_env("DAYTONA_AUTO_STOP_MINUTES"),
-                                   description="Minutes of inactivity before Daytona stops a sandbox (0 = never).")
-    auto_delete_minutes: int = Field(default=0, ge=-1, validation_alias=_env("DAYTONA_AUTO_DELETE_MINUTES"),
-                                     description="Minutes after stopping before deletion (0 = at once, -1 = never).")
+    workspace_dir: str = Field(
+        default="/home/daytona/workspace", pattern=r"^/", validation_alias=_env("DAYTONA_WORKSPACE_DIR")
+    )
+    """Absolute workspace root inside the sandbox."""
+    service_label: str = Field(
+        default="open-swe", min_length=1, validation_alias=_env("DAYTONA_SERVICE_LABEL")
+    )
+    """Value of the `open-swe.service` label on every sandbox we create (separates deployments)."""
+    auto_stop_minutes: int = Field(default=15, ge=0, validation_alias=_env("DAYTONA_AUTO_STOP_MINUTES"))
+    """Minutes without toolbox activity before Daytona stops a sandbox (0 = never)."""
+    auto_delete_minutes: int = Field(default=0, ge=-1, validation_alias=_env("DAYTONA_AUTO_DELETE_MINUTES"))
+    """Minutes after stopping before Daytona deletes it (0 = at once, -1 = never)."""
     network_block_all: bool = Field(default=False, validation_alias=_env("DAYTONA_NETWORK_BLOCK_ALL"))
-    release_action: ReleaseAction = Field(default=ReleaseAction.STOP, validation_alias=_env("DAYTONA_RELEASE_ACTION"))
-    pool_size: int = Field(default=0, ge=0, le=100, validation_alias=_env("DAYTONA_POOL_SIZE"),
-                           description="Started sandboxes kept ready for instant acquisition (0 = no pool).")
-    redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"),
-                                  description="Shared coordination store (warm pool across processes); unset = in process.")
-    create_timeout: float = Field(default=60.0, gt=0, validation_alias=_env("DAYTONA_CREATE_TIMEOUT"),
-                                  description="Seconds a create may take before the half-made sandbox is deleted.")
+    release_action: ReleaseAction = Field(
+        default=ReleaseAction.STOP, validation_alias=_env("DAYTONA_RELEASE_ACTION")
+    )
+    pool_size: int = Field(default=0, ge=0, le=100, validation_alias=_env("DAYTONA_POOL_SIZE"))
+    """Started sandboxes kept ready for instant acquisition (0 = no pool)."""
+    redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"))
+    """Shared coordination store (one warm pool across processes); unset = in process."""
+    create_timeout: float = Field(default=60.0, gt=0, validation_alias=_env("DAYTONA_CREATE_TIMEOUT"))
+    """Seconds a create may take before the half-made sandbox is deleted."""
     start_timeout: float = Field(default=60.0, gt=0, validation_alias=_env("DAYTONA_START_TIMEOUT"))
-    request_timeout: float = Field(default=30.0, gt=0, validation_alias=_env("DAYTONA_REQUEST_TIMEOUT"),
-                                   description="Client-side timeout of one control-plane request, seconds.")
-    retry_deadline: float = Field(default=60.0, gt=0, validation_alias=_env("DAYTONA_RETRY_DEADLINE"),
-                                  description="Total seconds an operation may spend retrying.")
+    request_timeout: float = Field(default=30.0, gt=0, validation_alias=_env("DAYTONA_REQUEST_TIMEOUT"))
+    """Client-side timeout of one control-plane request, seconds."""
+    retry_deadline: float = Field(default=60.0, gt=0, validation_alias=_env("DAYTONA_RETRY_DEADLINE"))
+    """Total seconds one operation may spend retrying."""
     retry_base_delay: float = Field(default=0.5, gt=0, validation_alias=_env("DAYTONA_RETRY_BASE_DELAY"))
     retry_max_delay: float = Field(default=10.0, gt=0, validation_alias=_env("DAYTONA_RETRY_MAX_DELAY"))
 
@@ -69,17 +78,13 @@ class DaytonaSettings(BaseSettings):
         return labels
 
 
-SERVICE_LABEL = "open-swe.service"
-THREAD_LABEL = "open-swe.thread"
-POOL_LABEL = "open-swe.pool"
-
-
 def load_settings() -> DaytonaSettings:
-    """Read the settings from the environment; a bad value is one line naming the variable, never a traceback."""
+    """Read the settings from the environment; a bad value is one line naming the variable."""
     try:
         return DaytonaSettings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}" for error in exc.errors()
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors()
         )
         raise ValueError(f"invalid Daytona settings: {problems}") from None

@@ -39,8 +39,12 @@ BINARY_SNIFF = 8192
 MAX_LINE = 1000
 TIMEOUT_CODE = 124
 _KINDS = {"f": FileKind.FILE, "d": FileKind.DIRECTORY, "l": FileKind.SYMLINK}
-_STAT_KINDS = {"regular file": FileKind.FILE, "regular empty file": FileKind.FILE, "directory": FileKind.DIRECTORY,
-               "symbolic link": FileKind.SYMLINK}
+_STAT_KINDS = {
+    "regular file": FileKind.FILE,
+    "regular empty file": FileKind.FILE,
+    "directory": FileKind.DIRECTORY,
+    "symbolic link": FileKind.SYMLINK,
+}
 
 
 class Executor(Protocol):
@@ -51,7 +55,7 @@ class Executor(Protocol):
         ...
 
     async def stage(self, files: Mapping[str, bytes]) -> None:
-        """Upload files to absolute in-sandbox paths in one request (no confinement: callers stage outside)."""
+        """Upload files to absolute in-sandbox paths in one request (unconfined: callers stage outside)."""
         ...
 
 
@@ -92,12 +96,17 @@ class RemoteWorkspace:
             case scripts.EXIT_UNREADABLE:
                 return SandboxError(f"cannot access {shown}: permission denied or I/O error")
         first = output.strip().splitlines()[:1]
-        return BackendError(f"operation on {shown} failed with exit code {code}: {first[0] if first else 'no output'}")
+        detail = first[0] if first else "no output"
+        return BackendError(f"operation on {shown} failed with exit code {code}: {detail}")
+
+    async def _execute(self, operation: str, script: str) -> tuple[int, str]:
+        """One idempotent toolbox request running one of our scripts."""
+        command = scripts.as_command(script)
+        limit = self._settings.exec_timeout
+        return await self._executor.execute(operation, command, env=None, timeout=limit, idempotent=True)
 
     async def _run(self, operation: str, script: str, path: str) -> str:
-        code, output = await self._executor.execute(
-            operation, scripts.as_command(script), env=None, timeout=self._settings.exec_timeout, idempotent=True
-        )
+        code, output = await self._execute(operation, script)
         if code != 0:
             raise self._fail(code, path, output)
         return output
@@ -119,7 +128,9 @@ class RemoteWorkspace:
             raise SandboxError(str(exc)) from None
         limit = timeout or self._settings.exec_timeout
         workdir = self._absolute(cwd or ".")
-        script = scripts.exec_script(self._root, workdir, command, timeout=limit, output_limit=self._settings.output_limit)
+        script = scripts.exec_script(
+            self._root, workdir, command, timeout=limit, output_limit=self._settings.output_limit
+        )
         started = time.monotonic()
         code, raw = await self._executor.execute(
             "exec", scripts.as_command(script), env=extra or None, timeout=limit + 15, idempotent=False
@@ -146,7 +157,7 @@ class RemoteWorkspace:
         head, tail, total = scripts.split_capped(raw, self._settings.output_limit)
         if tail is None:
             return cap_text(decode(head.encode("utf-8", errors="replace")), self._settings.output_limit)
-        cut = total - 2 * max(1, self._settings.output_limit // 2)  # the wrapper kept half the limit at each end
+        cut = total - 2 * max(1, self._settings.output_limit // 2)  # the wrapper kept half the limit per end
         return decode(head.encode()) + omitted_marker(max(0, cut)) + decode(tail.encode()), True
 
     # ------------------------------------------------------------ files
@@ -154,7 +165,8 @@ class RemoteWorkspace:
     async def read(self, path: str, *, max_bytes: int | None = None) -> FileContent:
         absolute = self._absolute(path)
         limit = max_bytes or self._settings.read_limit
-        size, data = self._decode_read(await self._run("read", scripts.read_script(self._root, absolute, limit), path))
+        output = await self._run("read", scripts.read_script(self._root, absolute, limit), path)
+        size, data = self._decode_read(output)
         rel = self._relative(absolute)
         truncated = len(data) < size
         if b"\x00" in data[:BINARY_SNIFF]:
@@ -172,7 +184,8 @@ class RemoteWorkspace:
 
     async def download(self, path: str) -> bytes:
         absolute = self._absolute(path)
-        return self._decode_read(await self._run("download", scripts.read_script(self._root, absolute, None), path))[1]
+        output = await self._run("download", scripts.read_script(self._root, absolute, None), path)
+        return self._decode_read(output)[1]
 
     async def write(self, path: str, content: str | bytes) -> FileInfo:
         absolute = self._absolute(path)
@@ -192,7 +205,7 @@ class RemoteWorkspace:
             await self._upload(targets, dict(zip(targets, files, strict=True)), stat_last=False)
 
     async def _upload(self, targets: dict[str, bytes], shown: dict[str, str], *, stat_last: bool) -> str:
-        """One execute when the content fits in a command, else one bulk-upload to staging plus one execute."""
+        """One execute when the content fits in a command, else a bulk upload to staging plus one execute."""
         paths = list(targets)
         if sum(len(d) for d in targets.values()) <= scripts.INLINE_UPLOAD_LIMIT:
             inline = [scripts.InlineFile(p, base64.b64encode(d).decode()) for p, d in targets.items()]
@@ -201,12 +214,11 @@ class RemoteWorkspace:
             staged = f"/tmp/open-swe-stage-{uuid.uuid4().hex}"
             await self._executor.stage({f"{staged}/{i}": data for i, data in enumerate(targets.values())})
             script = scripts.upload_script(self._root, paths, staged_dir=staged, stat_last=stat_last)
-        code, output = await self._executor.execute(
-            "write", scripts.as_command(script), env=None, timeout=self._settings.exec_timeout, idempotent=True
-        )
+        code, output = await self._execute("write", script)
         if code != 0:
             index = output.strip().splitlines()[:1]
-            failed = paths[int(index[0])] if index and index[0].isdigit() and int(index[0]) < len(paths) else paths[0]
+            at = int(index[0]) if index and index[0].isdigit() else 0
+            failed = paths[at] if at < len(paths) else paths[0]
             raise self._fail(code, shown[failed], output)
         return output
 
@@ -225,7 +237,8 @@ class RemoteWorkspace:
 
     async def stat(self, path: str) -> FileInfo:
         absolute = self._absolute(path)
-        kind, size, modified = scripts.parse_stat(await self._run("stat", scripts.stat_script(self._root, absolute), path))
+        output = await self._run("stat", scripts.stat_script(self._root, absolute), path)
+        kind, size, modified = scripts.parse_stat(output)
         return FileInfo(self._relative(absolute), _STAT_KINDS.get(kind, FileKind.OTHER), size, modified)
 
     async def search(
@@ -243,9 +256,7 @@ class RemoteWorkspace:
             self._root, rel, pattern, glob=glob, max_results=max_results,
             fixed_strings=fixed_strings, ignore_case=ignore_case,
         )
-        code, output = await self._executor.execute(
-            "search", scripts.as_command(script), env=None, timeout=self._settings.exec_timeout, idempotent=True
-        )
+        code, output = await self._execute("search", script)
         if code == scripts.EXIT_BAD_PATTERN:
             lines = output.strip().splitlines()
             raise SandboxError(f"search failed: {lines[-1] if lines else 'bad pattern'}")

@@ -1,4 +1,4 @@
-"""Prometheus metrics of the Daytona backend, in the default registry (the service's /metrics exposes them)."""
+"""Prometheus metrics of the Daytona backend, in the default registry (the service's /metrics shows them)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ EXECUTION_TIME = Histogram(
 )
 API_ERRORS = Counter(
     "daytona_api_errors",
-    "Failed Daytona API requests, by kind (rate_limited, server_error, connection, timeout, not_found, client_error).",
+    "Failed Daytona API requests, by kind "
+    "(rate_limited, server_error, connection, timeout, not_found, client_error, other).",
     ["kind"],
 )
 POOL_SIZE = Gauge("daytona_pool_size", "Warm sandboxes waiting in the pool (as last seen by this process).")
