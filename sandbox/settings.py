@@ -40,7 +40,8 @@ def default_state_dir() -> Path:
 class SandboxSettings(BaseSettings):
     """Where and how the agent's commands run."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True)
+    """`env_ignore_empty`: `OPEN_SWE_LOCAL_PROJECT_PATH=` as in .env.example means unset, not the current directory."""
 
     backend: BackendName | None = Field(
         default=None,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
+from pathlib import Path
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -176,3 +178,10 @@ async def test_isolated_command_cannot_write_outside_the_workspace(sandbox: Sand
 async def test_isolated_command_sees_only_its_own_processes(sandbox: Sandbox) -> None:
     result = await sandbox.exec("ls /proc | grep -cE '^[0-9]+$'")
     assert int(result.output) < 10, result.output
+
+
+@pytest.mark.capability("private_tmp")
+async def test_isolated_command_has_its_own_tmp(sandbox: Sandbox) -> None:
+    name = f"sandbox-private-tmp-{uuid.uuid4().hex}"
+    assert (await sandbox.exec(f"echo x > /tmp/{name} && cat /tmp/{name}")).output == "x\n"
+    assert not Path("/tmp", name).exists(), "the service's /tmp must not be the command's"

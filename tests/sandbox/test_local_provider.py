@@ -237,3 +237,13 @@ async def test_network_is_off_unless_allowed(tmp_path: Path, allow_network: bool
         assert result.output.strip() == ("CONNECTED" if allow_network else "BLOCKED")
     finally:
         await provider.aclose()
+
+
+async def test_empty_variables_mean_unset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # an empty project path must not silently become the current directory
+    monkeypatch.setenv("OPEN_SWE_LOCAL_PROJECT_PATH", "")
+    monkeypatch.setenv("OPEN_SWE_STATE_DIR", "")
+    settings = SandboxSettings()
+    assert settings.project_path is None and settings.state_dir.is_absolute()
+    with pytest.raises(SandboxError, match="no project path"):
+        await LocalProvider(settings).acquire("t1")
