@@ -247,8 +247,10 @@ class DaytonaProvider:
         *,
         store: CoordinationStore | None = None,
         sandbox_settings: SandboxSettings | None = None,
+        daytona_settings: DaytonaSettings | None = None,
     ) -> None:
-        self.settings = settings or load_settings()
+        """`daytona_settings` is `settings` under a name `registry.create_provider(...)` can pass through."""
+        self.settings = settings or daytona_settings or load_settings()
         self._sandbox_settings = sandbox_settings or SandboxSettings()
         self._owns_store = store is None
         self._store = store if store is not None else store_from_url(self.settings.redis_url)

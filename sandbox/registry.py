@@ -30,5 +30,6 @@ def create_provider(name: BackendName | str, settings: SandboxSettings | None = 
         case BackendName.DAYTONA:
             from sandbox.daytona import DaytonaProvider
 
+            kwargs.setdefault("sandbox_settings", settings)  # command limits shared with the local backend
             return DaytonaProvider(**kwargs)
     raise ValueError(f"unknown sandbox backend {name!r}")  # pragma: no cover - StrEnum rejects it first
