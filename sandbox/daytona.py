@@ -352,7 +352,7 @@ class DaytonaProvider:
             found.sort(key=lambda s: state_of(s) != "started")
             return found[0] if found else None
 
-        return await self._control("list", first)
+        return await self._control("lookup", first)
 
     async def _ready(self, remote: AsyncSandbox) -> AsyncSandbox | None:
         """Started -> as is; stopped/archived -> started; starting -> waited for; gone or broken -> None."""

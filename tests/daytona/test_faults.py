@@ -63,7 +63,7 @@ async def test_persistent_server_errors_end_at_the_deadline_with_one_line(
 ) -> None:
     provider = make_provider(retry_deadline=1.0)
     daytona_server.faults.status("list", 503, times=10_000)
-    with pytest.raises(BackendError, match=r"Daytona list failed after \d+ attempt\(s\), server_error") as caught:
+    with pytest.raises(BackendError, match=r"Daytona lookup failed after \d+ attempt\(s\), server_error") as caught:
         await provider.acquire("t")
     assert "\n" not in str(caught.value) and daytona_server.state.counts["list"] >= 2
 
