@@ -7,6 +7,7 @@ Tests and the CLI may hand a ready provider to a run with the configurable `sand
 from __future__ import annotations
 
 import asyncio
+import weakref
 import re
 import shlex
 from collections.abc import Mapping
@@ -19,7 +20,8 @@ from sandbox.registry import create_provider, local_mode_override
 from sandbox.settings import BackendName, SandboxSettings
 
 _PROVIDERS: dict[str, SandboxProvider] = {}
-_SANDBOXES: dict[tuple[str, str], Sandbox] = {}
+_SANDBOXES: weakref.WeakKeyDictionary[Any, dict[str, Sandbox]] = weakref.WeakKeyDictionary()
+"""provider -> {sandbox id: the sandbox acquired through it by this process}; dropped on release."""
 _URL = re.compile(r"^(https?://|git@|ssh://|git://|file://)")
 
 
@@ -55,8 +57,9 @@ def get_provider(backend: str, configurable: Mapping[str, Any] | None = None) ->
 
 async def release_sandbox(backend: str, sandbox_id: str, *, delete: bool | None = None) -> None:
     """Give a thread's sandbox back (cancel, cleanup). Unknown ids are ignored by providers."""
-    _SANDBOXES.pop((backend, sandbox_id), None)
-    await get_provider(backend).release(sandbox_id, delete=delete)
+    provider = get_provider(backend)
+    _SANDBOXES.get(provider, {}).pop(sandbox_id, None)
+    await provider.release(sandbox_id, delete=delete)
 
 
 async def release_after_task(state: Mapping[str, Any], config: Mapping[str, Any] | None) -> None:
@@ -65,8 +68,9 @@ async def release_after_task(state: Mapping[str, Any], config: Mapping[str, Any]
     backend, sandbox_id = state.get("sandbox_backend"), state.get("sandbox_id")
     if backend != BackendName.LOCAL.value or not sandbox_id:
         return
-    _SANDBOXES.pop((backend, sandbox_id), None)
-    await get_provider(backend, configurable_of(config)).release(sandbox_id, delete=False)
+    provider = get_provider(backend, configurable_of(config))
+    _SANDBOXES.get(provider, {}).pop(sandbox_id, None)
+    await provider.release(sandbox_id, delete=False)
 
 
 async def close_providers() -> None:
@@ -115,19 +119,20 @@ async def acquire_sandbox(
     cfg = configurable_of(config)
     backend = state.get("sandbox_backend") or backend_for(cfg)
     sandbox_id = state.get("sandbox_id")
-    if sandbox_id and (backend, sandbox_id) in _SANDBOXES and "sandbox_provider" not in cfg:
-        return _SANDBOXES[(backend, sandbox_id)], backend, state.get("project_path")
+    provider = get_provider(backend, cfg)
+    held = _SANDBOXES.setdefault(provider, {})
+    if sandbox_id and sandbox_id in held:
+        return held[sandbox_id], backend, state.get("project_path")
     source = resolve_repo(state.get("repo"))
     project_path = state.get("project_path") or source.local_path
     thread_id = thread_id_of(config)
     if source.clone_url and backend == BackendName.LOCAL.value and not project_path:
         project_path = await clone_on_host(source.clone_url, thread_id)
-    provider = get_provider(backend, cfg)
     lease = await provider.acquire(thread_id, sandbox_id=sandbox_id, project_path=project_path)
     sandbox = lease.sandbox
     if source.clone_url and backend != BackendName.LOCAL.value and lease.fresh:
         result = await sandbox.exec(f"git clone --quiet {shlex.quote(source.clone_url)} .", timeout=600)
         if not result.ok:
             raise SandboxError(f"git clone {source.clone_url} failed: {result.output.strip()[-300:]}")
-    _SANDBOXES[(backend, sandbox.id)] = sandbox
+    held[sandbox.id] = sandbox
     return sandbox, backend, project_path

@@ -109,7 +109,8 @@ async def invoke_model(
     view = shorten_old_tool_outputs(conversation, settings.keep_recent_tool_outputs)
     updates: dict[str, Any] = {}
     try:
-        if count_tokens(view) > threshold:
+        view_tokens = count_tokens(view)
+        if view_tokens > threshold:
             summarizer = chat_model_for(settings, Role.SUMMARIZER, run.configurable)
             compaction = await compact(conversation, model=summarizer, threshold_tokens=0,
                                        keep_tokens=threshold // 3)
@@ -117,7 +118,12 @@ async def invoke_model(
                 usage = add_usage(usage, Role.SUMMARIZER.value, measured(compaction.summary_reply, []))
                 conversation = compaction.messages
                 view = shorten_old_tool_outputs(conversation, settings.keep_recent_tool_outputs)
-        prompt: list[BaseMessage] = fit_to_budget([system_message, *view], settings.prompt_token_budget, schemas)
+                view_tokens = count_tokens(view)
+        prompt: list[BaseMessage] = [system_message, *view]
+        prompt_tokens = fixed + view_tokens
+        if prompt_tokens > settings.prompt_token_budget:
+            prompt = fit_to_budget(prompt, settings.prompt_token_budget, schemas)
+            prompt_tokens = count_tokens(prompt, schemas)
         model = chat_model_for(settings, role, run.configurable)
         bound = model.bind_tools(schemas) if schemas else model
         reply = await bound.ainvoke(prompt, config={"tags": [f"role:{role.value}"]})
@@ -129,7 +135,7 @@ async def invoke_model(
         reply = AIMessage(content=str(getattr(reply, "content", reply)))
     updates["usage"] = add_usage(usage, usage_role or role.value, measured(reply, prompt))
     updates["steps"] = int(state.get("steps") or 0) + 1
-    updates["last_prompt_tokens"] = count_tokens(prompt, schemas)
+    updates["last_prompt_tokens"] = prompt_tokens
     return ModelTurn(reply, updates, [*conversation, reply])
 
 

@@ -41,6 +41,9 @@ class ToolContext:
         return self.updates.get(key, self.state.get(key, default))
 
 
+_SCHEMAS: dict[int, tuple[Tool, dict[str, Any]]] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class Tool:
     name: str
@@ -50,7 +53,13 @@ class Tool:
     writes_files: bool = False
 
     def schema(self) -> dict[str, Any]:
-        """The OpenAI function-tool schema sent to the model."""
+        """The OpenAI function-tool schema sent to the model (computed once per tool)."""
+        cached = _SCHEMAS.get(id(self))
+        if cached is None or cached[0] is not self:
+            cached = _SCHEMAS[id(self)] = (self, self._build_schema())
+        return cached[1]
+
+    def _build_schema(self) -> dict[str, Any]:
         params = self.args.model_json_schema()
         params.pop("title", None)
         for prop in params.get("properties", {}).values():

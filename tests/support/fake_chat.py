@@ -6,7 +6,8 @@ OpenAI-compatible server (tests/support/scripted_openai.py).
 
 The messages and tools are converted to the OpenAI wire format exactly as `ChatOpenAI` would send them, and the
 reply is parsed with langchain-openai's own parser, so malformed tool calls (broken JSON) become `invalid_tool_calls`
-just as over HTTP. `Reply.http_error(...)` raises `FakeModelError`. `model.requests` records every request.
+just as over HTTP. `Reply.http_error(...)` raises `FakeModelError`. `model.requests` records every request and
+`model.prompt_tokens` the approximate size of each prompt.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_openai.chat_models.base import _convert_dict_to_message, _convert_message_to_dict
 from pydantic import ConfigDict, Field
@@ -31,20 +33,24 @@ class FakeModelError(RuntimeError):
 class FakeChatModel(BaseChatModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    policy: Any
-    tools: list[dict[str, Any]] = Field(default_factory=list)
-    requests: list[ChatRequest] = Field(default_factory=list)
+    policy: Any = Field(repr=False)
+    tools: list[dict[str, Any]] = Field(default_factory=list, repr=False)
+    requests: list[ChatRequest] = Field(default_factory=list, repr=False)
+    prompt_tokens: list[int] = Field(default_factory=list, repr=False)
+    """The approximate size (messages + tool schemas) of every prompt received."""
 
     @property
     def _llm_type(self) -> str:
         return "fake-tool-calling"
 
     def bind_tools(self, tools: Sequence[Any], **_: Any) -> FakeChatModel:  # type: ignore[override]
-        return self.model_copy(update={"tools": list(tools), "requests": self.requests})
+        return self.model_copy(update={"tools": list(tools), "requests": self.requests,
+                                       "prompt_tokens": self.prompt_tokens})
 
     def _reply(self, messages: list[BaseMessage]) -> ChatResult:
         request = ChatRequest(messages=[_convert_message_to_dict(m) for m in messages], tools=self.tools, model="fake")
         self.requests.append(request)
+        self.prompt_tokens.append(count_tokens_approximately(messages, tools=self.tools or None))
         reply = self.policy(request)
         if reply.status != 200:
             raise FakeModelError(f"HTTP {reply.status}: {reply.error}")
