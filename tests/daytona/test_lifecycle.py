@@ -234,3 +234,17 @@ async def test_a_starting_sandbox_is_waited_for(provider: DaytonaProvider, dayto
     again = await provider.acquire("t", sandbox_id=lease.sandbox.id)
     assert again.sandbox.id == lease.sandbox.id and not again.fresh
     assert daytona_server.state.counts["create"] == 1
+
+
+async def test_a_stopped_sandbox_under_a_thread_is_sandbox_gone_then_restarted(
+    make_provider: MakeProvider, daytona_server: DaytonaTestServer
+) -> None:
+    provider = make_provider(auto_delete_minutes=-1)
+    lease = await provider.acquire("t")
+    await lease.sandbox.write("work.txt", "saved")
+    daytona_server.set_state(lease.sandbox.id, "stopped")  # e.g. auto-stopped while the model was thinking
+    with pytest.raises(SandboxGone, match="is stopped"):
+        await lease.sandbox.read("work.txt")
+    again = await provider.acquire("t", sandbox_id=lease.sandbox.id)
+    assert again.sandbox.id == lease.sandbox.id and not again.fresh
+    assert (await again.sandbox.read("work.txt")).text == "saved"
