@@ -55,8 +55,8 @@ async def ensure_workspace(state: AgentState, config: RunnableConfig) -> dict[st
         sandbox, backend, project_path = await acquire_sandbox({**state, **updates}, config)
         workspace = await prepare_workspace(sandbox, run.thread_id)
         rules = await read_rules(sandbox)
-    except SandboxError as exc:
-        return {**updates, **failed(run, f"sandbox setup failed: {exc}")}
+    except Exception as exc:  # provider misconfiguration, clone failure, git error: the task fails, the run does not
+        return {**updates, **failed(run, f"sandbox setup failed: {type(exc).__name__}: {exc}")}
     updates.update(
         sandbox_id=sandbox.id, sandbox_backend=backend, branch=workspace.branch, base_commit=workspace.base_commit,
         rules=rules, project_path=project_path or "",

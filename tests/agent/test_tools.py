@@ -191,3 +191,11 @@ async def test_workflow_tools_update_the_plan(sandbox: LocalSandbox) -> None:
         ("a", "done"), ("b", "skipped"), ("c", "pending"), ("d", "pending")]
     assert result.updates["notes"] == ["remember"]
     assert result.updates["pending_question"] == {"call_id": "4", "question": "which db?"}
+
+
+async def test_install_dependencies_gets_the_longer_timeout(sandbox: LocalSandbox) -> None:
+    settings = AgentSettings(MODEL="m", SHELL_TIMEOUT=0.5, INSTALL_TIMEOUT=30)
+    ok, text, _ = await call(sandbox, "shell", {"command": "sleep 1; echo done"}, settings=settings)
+    assert not ok and text.startswith("[timed out]")
+    ok, text, _ = await call(sandbox, "install_dependencies", {"command": "sleep 1; echo done"}, settings=settings)
+    assert ok and "done" in text
