@@ -29,7 +29,8 @@ _servers: dict[int, DaytonaTestServer] = {}
 def session_server(request: pytest.FixtureRequest) -> DaytonaTestServer:
     key = id(request.session)
     if key not in _servers:
-        root = request.config._tmp_path_factory.mktemp("daytona-server")  # type: ignore[attr-defined]
+        factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
+        root = factory.mktemp("daytona-server")
         server = DaytonaTestServer(Path(root))
         server.start()
         _servers[key] = server
