@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from coordination.store import RedisStore
 from sandbox.daytona import DaytonaProvider
@@ -123,3 +124,24 @@ async def test_two_providers_sharing_one_redis_never_hand_out_a_sandbox_twice(
     finally:
         await first.aclose()
         await second.aclose()
+
+
+async def test_idle_pool_sandboxes_expire_on_the_server_and_are_never_handed_out(tmp_path: Path) -> None:
+    """A 'minute' of 50 ms: pool sandboxes idle past auto-stop are stopped and deleted by Daytona itself."""
+    from tests.daytona_server.server import running_server
+
+    with running_server(tmp_path, minute_seconds=0.05) as server:
+        provider = provider_for(server, pool_size=2)
+        try:
+            await provider.warm_up()
+            assert provider.pool is not None
+            pooled = {e.sandbox_id for e in await provider.pool.entries()}
+            deadline = time.monotonic() + 30
+            while any(server.sandbox(sid) is not None for sid in pooled):
+                assert time.monotonic() < deadline, "idle pool sandboxes were never deleted"
+                await asyncio.sleep(0.05)
+            lease = await provider.acquire("t")
+            assert lease.fresh and lease.sandbox.id not in pooled
+            assert (await lease.sandbox.exec("echo alive")).output == "alive\n"
+        finally:
+            await provider.aclose()
