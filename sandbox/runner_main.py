@@ -161,7 +161,7 @@ class Runner:
         env[MARKER] = token(job_id)
         try:
             os.chdir(cwd)
-            path, argv = fast_argv(cmd, env, cwd) or (SHELL, [SHELL, "-c", cmd])
+            fast = fast_argv(cmd, env, cwd)
         except OSError as exc:
             send(OUT, job_id, f"cannot enter {cwd}: {exc.strerror}\n".encode())
             send(EXIT, job_id, b'{"code": 126, "timed_out": false}')
@@ -178,8 +178,16 @@ class Runner:
             (os.POSIX_SPAWN_DUP2, w, 1),
             (os.POSIX_SPAWN_DUP2, w, 2),
         ]
+        pid = None
+        if fast is not None:
+            try:
+                pid = os.posix_spawn(*fast, env, file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS)
+            except OSError:  # e.g. a script without a shebang (ENOEXEC): bash knows what to do
+                pass
         try:
-            pid = os.posix_spawn(path, argv, env, file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS)
+            if pid is None:
+                pid = os.posix_spawn(SHELL, [SHELL, "-c", cmd], env, file_actions=actions, setsid=True,
+                                     setsigdef=DEFAULT_SIGNALS)
         except OSError as exc:
             os.close(r)
             os.close(w)
@@ -258,6 +266,10 @@ class Runner:
     def finish_ready(self):
         for job in [j for j in self.jobs.values() if j.code is not None and j.fd is None]:
             del self.jobs[job.id]
+            try:
+                os.killpg(job.pid, 0)  # anything left in its session (background jobs) is killed at shutdown
+            except OSError:
+                self.groups.discard(job.pid)
             code = TIMEOUT_CODE if job.timed_out else job.code
             send(EXIT, job.id, json.dumps({"code": code, "timed_out": job.timed_out}).encode())
 

@@ -130,11 +130,13 @@ async def test_runner_environment_holds_no_secret(tmp_path: Path, monkeypatch: p
     [
         ("true", 0, ""), ("false", 1, ""), ("echo  two  spaces", 0, "two spaces\n"), ("./tool.sh arg", 0, "tool arg\n"),
         ("exit 7", 7, ""), ("FOO=1 env", 0, "FOO=1"), ("cd sub && pwd", 0, "/sub\n"), ("ls -d sub", 0, "sub\n"),
+        ("./bare.sh x", 0, "bare x\n"),
     ],
 )
 async def test_plain_commands_and_shell_commands_agree(local: LocalSandbox, command: str, code: int, output: str) -> None:
     await local.write("tool.sh", "#!/bin/sh\necho tool \"$@\"\n")
-    await local.exec("chmod +x tool.sh && mkdir -p sub")
+    await local.write("bare.sh", "echo bare \"$@\"\n")  # no shebang: bash runs it as a script
+    await local.exec("chmod +x tool.sh bare.sh && mkdir -p sub")
     result = await local.exec(command)
     assert result.exit_code == code and output in result.output
 
