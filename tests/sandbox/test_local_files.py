@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.base import NotAFile
 from sandbox.local import LocalSandbox
-from tests.sandbox.test_local_runner import wait_until_gone
+from tests.support.processes import wait_until_gone
 
 
 async def test_search_covers_hidden_files_but_not_git_or_ignored(tmp_path: Path) -> None:

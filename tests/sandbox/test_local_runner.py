@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import time
 import uuid
@@ -15,6 +14,7 @@ import pytest
 from sandbox.isolation import Bwrap, find_bwrap
 from sandbox.local import LocalSandbox
 from sandbox.settings import SandboxSettings
+from tests.support.processes import processes_with, wait_until_gone
 
 BWRAP = find_bwrap(None)
 VARIANTS = ["plain", "bwrap"]
@@ -33,27 +33,6 @@ async def local(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     settings = SandboxSettings(state_dir=tmp_path / "state")
     async with LocalSandbox(tmp_path / "ws", settings=settings, isolation=isolation) as sandbox:
         yield sandbox
-
-
-def processes_with(marker: str) -> list[int]:
-    """Host pids whose environment contains `marker` (seen from the host, isolated or not)."""
-    found = []
-    needle = marker.encode() + b"\0"
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                if needle in Path(f"/proc/{name}/environ").read_bytes():
-                    found.append(int(name))
-            except OSError:
-                continue
-    return found
-
-
-async def wait_until_gone(marker: str, timeout: float = 5.0) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while (left := processes_with(marker)) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    return left
 
 
 async def test_background_processes_outlive_the_command_but_not_the_sandbox(tmp_path: Path) -> None:
