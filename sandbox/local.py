@@ -60,7 +60,8 @@ class LocalSandbox:
         if isolation is not None:
             argv = isolation.argv(self._ws.root, writable=writable, python=python) + argv
         label = f"runner for {self._id}" + (" (bwrap)" if isolation else "")
-        self._runner = Runner(argv, env=self._env(None), cwd=str(self._ws.root), label=label)
+        self._base_env = self._env(None)
+        self._runner = Runner(argv, env=self._base_env, cwd=str(self._ws.root), label=label)
 
     @property
     def id(self) -> str:
@@ -94,9 +95,10 @@ class LocalSandbox:
         env: Mapping[str, str] | None = None,
         on_output: OutputCallback | None = None,
     ) -> ExecResult:
-        workdir = self._ws.directory(cwd or ".").real
+        workdir = self.root if cwd is None else str(self._ws.directory(cwd).real)
         return await self._runner.run(
-            command, cwd=str(workdir), env=self._env(env), timeout=timeout or self._settings.exec_timeout,
+            command, cwd=workdir, env=self._env(env) if env else self._base_env,
+            timeout=timeout or self._settings.exec_timeout,
             limit=self._settings.output_limit, on_output=on_output,
         )
 
