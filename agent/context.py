@@ -12,6 +12,7 @@ downloaded here, and the estimate errs on the generous side for code.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +25,34 @@ SUMMARY_PREFIX = "[Summary of the earlier part of this conversation]\n"
 ELIDED = "[output elided to save context: re-run the tool if you need it again]"
 
 
+_CACHE_SIZE = 50_000
+_MESSAGE_TOKENS: OrderedDict[int, tuple[BaseMessage, int]] = OrderedDict()
+_TOOLS_TOKENS: dict[tuple[int, ...], tuple[list[dict[str, Any]], int]] = {}
+
+
+def message_tokens(message: BaseMessage) -> int:
+    """One message's approximate count, cached by identity (messages are never mutated here: edits make copies)."""
+    hit = _MESSAGE_TOKENS.get(id(message))
+    if hit is not None and hit[0] is message:
+        return hit[1]
+    tokens = count_tokens_approximately([message])
+    _MESSAGE_TOKENS[id(message)] = (message, tokens)
+    if len(_MESSAGE_TOKENS) > _CACHE_SIZE:
+        _MESSAGE_TOKENS.popitem(last=False)
+    return tokens
+
+
+def tools_tokens(tools: list[dict[str, Any]]) -> int:
+    key = tuple(id(t) for t in tools)
+    hit = _TOOLS_TOKENS.get(key)
+    if hit is None or any(a is not b for a, b in zip(hit[0], tools, strict=True)):
+        hit = _TOOLS_TOKENS[key] = (list(tools), count_tokens_approximately([], tools=tools))
+    return hit[1]
+
+
 def count_tokens(messages: Sequence[BaseMessage], tools: list[dict[str, Any]] | None = None) -> int:
-    return count_tokens_approximately(messages, tools=tools)
+    """langchain_core's approximate count (it is additive per message), with per-message results cached."""
+    return sum(message_tokens(m) for m in messages) + (tools_tokens(tools) if tools else 0)
 
 
 def head_tail(text: str, limit: int) -> str:

@@ -1,8 +1,9 @@
 """The graph state shared by the manager and its planner, programmer and reviewer subgraphs.
 
 The keys above the line are the contract the service reads (see agent/contract.py for the value types);
-the keys below are the agent's working memory. Every key except `messages` is overwritten by the node that
-returns it (nodes run one at a time), so a node returns the whole new value.
+the keys below are the agent's working memory. Every key except `messages` and the three role conversations is
+overwritten by the node that returns it (nodes run one at a time), so a node returns the whole new value; role
+conversations are appended to (`extend_conversation`), or replaced with `replace([...])`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,30 @@ class PendingQuestion(TypedDict):
     question: str
 
 
+ConversationUpdate = list[AnyMessage] | dict[str, list[AnyMessage]]
+"""A node's write to a role conversation: messages to append, or `{"replace": [...]}` (new task, summarization)."""
+
+
+def replace(messages: list[AnyMessage]) -> dict[str, list[AnyMessage]]:
+    return {"replace": list(messages)}
+
+
+def extend_conversation(current: list[AnyMessage] | None, update: ConversationUpdate) -> list[AnyMessage]:
+    """The reducer of role conversations: nodes write only what they add, so checkpoint writes stay small."""
+    if isinstance(update, dict):
+        return list(update["replace"])
+    return [*(current or []), *update]
+
+
+def combine_updates(first: ConversationUpdate, second: ConversationUpdate) -> ConversationUpdate:
+    """Two successive writes as one."""
+    if isinstance(second, dict):
+        return second
+    if isinstance(first, dict):
+        return replace([*first["replace"], *second])
+    return [*first, *second]
+
+
 class AgentState(TypedDict, total=False):
     # ---------------------------------------------------------------- read by the service
     messages: Annotated[list[AnyMessage], add_messages]
@@ -54,9 +79,9 @@ class AgentState(TypedDict, total=False):
     """AGENTS.md / CLAUDE.md of the repository, when present."""
     route: str
     """The manager's decision for the latest user message: new_task | follow_up | answer."""
-    planner_messages: list[AnyMessage]
-    programmer_messages: list[AnyMessage]
-    reviewer_messages: list[AnyMessage]
+    planner_messages: Annotated[list[AnyMessage], extend_conversation]
+    programmer_messages: Annotated[list[AnyMessage], extend_conversation]
+    reviewer_messages: Annotated[list[AnyMessage], extend_conversation]
     planner_steps: int
     planner_baseline: list[str]
     """`git status --porcelain` lines before the planner ran: anything new afterwards is reverted."""
@@ -88,7 +113,8 @@ def new_task_state(task: str) -> dict[str, Any]:
     """The working memory of a fresh task (sandbox, branch and base commit are kept across tasks of a thread)."""
     return {
         "task": task, "plan": [], "diff": "", "commits": [], "summary": "", "reason": "",
-        "usage": {}, "planner_messages": [], "programmer_messages": [], "reviewer_messages": [],
+        "usage": {}, "planner_messages": replace([]), "programmer_messages": replace([]),
+        "reviewer_messages": replace([]),
         "planner_steps": 0, "plan_feedback": "", "steps": 0, "paused_seconds": 0.0, "awaiting_since": 0.0,
         "review_round": 0, "review_verdict": "", "pending_question": None, "notes": [], "failure_streak": 0,
         "idle_replies": 0, "reviewer_steps": 0,

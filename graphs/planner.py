@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
-from agent.nodes.planner import (await_approval, planner_agent, planner_finish, planner_nudge, planner_start,
-                                 planner_tools)
+from agent.nodes.planner import await_approval, planner_finish, planner_nudge, planner_start, planner_step
 from agent.nodes.setup import ensure_workspace
 from agent.state import AgentState
 from graphs import routers
@@ -19,22 +18,19 @@ ENTRY = "planner_start"
 def add_planner(builder: StateGraph, *, done: str, over: str) -> str:
     """Add the planner's nodes; `done` follows an approved plan, `over` a rejected or failed task. Returns the entry."""
     builder.add_node("planner_start", planner_start)
-    builder.add_node("planner_agent", planner_agent)
-    builder.add_node("planner_tools", planner_tools)
+    builder.add_node("planner_step", planner_step)
     builder.add_node("planner_nudge", planner_nudge)
     builder.add_node("planner_finish", planner_finish)
     builder.add_node("planner_approval", await_approval)
     builder.add_conditional_edges("planner_start", routers.continue_unless_over,
-                                  {"continue": "planner_agent", "over": over})
-    builder.add_conditional_edges("planner_agent", routers.planner_after_agent,
-                                  {"tools": "planner_tools", "nudge": "planner_nudge", "over": over})
-    after_tools = {"finish": "planner_finish", "agent": "planner_agent", "over": over}
-    builder.add_conditional_edges("planner_tools", routers.planner_after_tools, after_tools)
-    builder.add_conditional_edges("planner_nudge", routers.planner_after_tools, after_tools)
+                                  {"continue": "planner_step", "over": over})
+    after_step = {"finish": "planner_finish", "nudge": "planner_nudge", "step": "planner_step", "over": over}
+    builder.add_conditional_edges("planner_step", routers.planner_after_step, after_step)
+    builder.add_conditional_edges("planner_nudge", routers.planner_after_step, after_step)
     builder.add_conditional_edges("planner_finish", routers.continue_unless_over,
                                   {"continue": "planner_approval", "over": over})
     builder.add_conditional_edges("planner_approval", routers.after_approval,
-                                  {"agent": "planner_agent", "done": done, "over": over})
+                                  {"step": "planner_step", "done": done, "over": over})
     return ENTRY
 
 

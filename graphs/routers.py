@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from langchain_core.messages import AIMessage
+
 from agent.contract import TaskStatus
 from agent.nodes.common import is_over, last_ai
 from agent.state import AgentState
@@ -28,47 +30,44 @@ def continue_unless_over(state: AgentState) -> Literal["continue", "over"]:
 # ---------------------------------------------------------------- planner
 
 
-def planner_after_agent(state: AgentState) -> Literal["tools", "nudge", "over"]:
+def _text_only(messages: list) -> bool:  # type: ignore[type-arg]
+    """The model's latest turn ended without a tool call (the last message is its reply)."""
+    return bool(messages) and isinstance(messages[-1], AIMessage) and not _wants_tools(messages)
+
+
+def planner_after_step(state: AgentState) -> Literal["finish", "nudge", "step", "over"]:
     if is_over(state):
         return "over"
-    return "tools" if _wants_tools(state.get("planner_messages") or []) else "nudge"
+    if state.get("planner_done"):
+        return "finish"
+    return "nudge" if _text_only(state.get("planner_messages") or []) else "step"
 
 
-def planner_after_tools(state: AgentState) -> Literal["finish", "agent", "over"]:
+def after_approval(state: AgentState) -> Literal["step", "done", "over"]:
     if is_over(state):
         return "over"
-    return "finish" if state.get("planner_done") else "agent"
-
-
-def after_approval(state: AgentState) -> Literal["agent", "done", "over"]:
-    if is_over(state):
-        return "over"
-    return "agent" if state.get("status") == TaskStatus.PLANNING else "done"
+    return "step" if state.get("status") == TaskStatus.PLANNING else "done"
 
 
 # ---------------------------------------------------------------- programmer
 
 
-def programmer_after_start(state: AgentState) -> Literal["agent", "finish", "over"]:
+def programmer_after_start(state: AgentState) -> Literal["step", "finish", "over"]:
     if is_over(state):
         return "over"
-    return "agent" if current_item(state.get("plan") or []) else "finish"
+    return "step" if current_item(state.get("plan") or []) else "finish"
 
 
-def programmer_after_agent(state: AgentState) -> Literal["tools", "nudge", "over"]:
-    if is_over(state):
-        return "over"
-    return "tools" if _wants_tools(state.get("programmer_messages") or []) else "nudge"
-
-
-def programmer_after_tools(state: AgentState) -> Literal["ask_human", "diagnose", "finish", "agent", "over"]:
+def programmer_after_step(state: AgentState) -> Literal["ask_human", "nudge", "diagnose", "finish", "step", "over"]:
     if is_over(state):
         return "over"
     if state.get("pending_question"):
         return "ask_human"
+    if _text_only(state.get("programmer_messages") or []):
+        return "nudge"
     if state.get("needs_diagnosis"):
         return "diagnose"
-    return "agent" if current_item(state.get("plan") or []) else "finish"
+    return "step" if current_item(state.get("plan") or []) else "finish"
 
 
 def done_unless_over(state: AgentState) -> Literal["done", "over"]:
@@ -78,19 +77,15 @@ def done_unless_over(state: AgentState) -> Literal["done", "over"]:
 # ---------------------------------------------------------------- reviewer
 
 
-def reviewer_after_agent(state: AgentState) -> Literal["tools", "nudge", "over"]:
-    if is_over(state):
-        return "over"
-    return "tools" if _wants_tools(state.get("reviewer_messages") or []) else "nudge"
-
-
-def reviewer_after_tools(state: AgentState) -> Literal["agent", "changes", "accepted", "over"]:
+def reviewer_after_step(state: AgentState) -> Literal["step", "nudge", "changes", "accepted", "over"]:
     if is_over(state):
         return "over"
     verdict = state.get("review_verdict")
     if verdict == "changes_requested":
         return "changes"
-    return "accepted" if verdict else "agent"
+    if verdict:
+        return "accepted"
+    return "nudge" if _text_only(state.get("reviewer_messages") or []) else "step"
 
 
 # ---------------------------------------------------------------- manager

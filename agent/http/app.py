@@ -4,6 +4,7 @@ event websocket and health checks, behind the server's custom auth (`enable_cust
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -45,6 +46,18 @@ def _log_startup(settings: ServiceSettings, keys: int, disabled: bool, model: Ch
     logger.info("coordination store: %s", "redis" if settings.redis_url else "in process")
 
 
+WARM_IMPORTS = ("langchain_openai", "openai", "unidiff", "sandbox.local")
+"""Imported in a thread at startup: the first runs would otherwise import them on the event loop (about a second)."""
+
+
+def _import_run_dependencies() -> None:
+    for name in WARM_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            logger.warning("warm-up import of %s failed", name)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = await asyncio.to_thread(ServiceSettings)
@@ -65,10 +78,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         idempotency=IdempotencyRecords(store, ttl=settings.idempotency_ttl),
     )
     recovery = asyncio.create_task(recover_tasks(client, log, relay, states), name="recover-tasks")
+    warm_up = asyncio.create_task(asyncio.to_thread(_import_run_dependencies), name="warm-up")
     try:
         yield
     finally:
         recovery.cancel()
+        warm_up.cancel()
         with suppress(asyncio.CancelledError, Exception):
             await recovery
         await relay.aclose()

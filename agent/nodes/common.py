@@ -21,6 +21,7 @@ from agent.limits import check_limits
 from agent.models import chat_model_for
 from agent.runtime import acquire_sandbox, configurable_of, thread_id_of
 from agent.tools.base import Tool, ToolContext
+from agent.state import ConversationUpdate, combine_updates, extend_conversation, replace
 from agent.usage import add_usage, measured
 from sandbox.base import Sandbox
 from sandbox.secrets import redact
@@ -84,6 +85,14 @@ class ModelTurn:
     updates: dict[str, Any]
     """usage, steps and (after compaction) the compacted conversation; or a failed/limit status."""
     conversation: list[AnyMessage]
+    """The whole conversation after the call (compacted or not, the reply appended)."""
+    compacted: bool = False
+
+    def write(self, added: list[AnyMessage]) -> ConversationUpdate:
+        """The conversation update of a node that appended `added` before calling the model."""
+        if self.compacted:
+            return replace(self.conversation)
+        return [*added, self.reply] if self.reply is not None else list(added)
 
 
 async def invoke_model(
@@ -108,6 +117,7 @@ async def invoke_model(
     threshold = max(1000, int(settings.prompt_token_budget * settings.summarize_threshold) - fixed)
     view = shorten_old_tool_outputs(conversation, settings.keep_recent_tool_outputs)
     updates: dict[str, Any] = {}
+    compacted = False
     try:
         view_tokens = count_tokens(view)
         if view_tokens > threshold:
@@ -117,6 +127,7 @@ async def invoke_model(
             if compaction.summary_reply is not None:
                 usage = add_usage(usage, Role.SUMMARIZER.value, measured(compaction.summary_reply, []))
                 conversation = compaction.messages
+                compacted = True
                 view = shorten_old_tool_outputs(conversation, settings.keep_recent_tool_outputs)
                 view_tokens = count_tokens(view)
         prompt: list[BaseMessage] = [system_message, *view]
@@ -130,13 +141,13 @@ async def invoke_model(
     except Exception as exc:  # model/transport errors after the client's own retries
         detail = " ".join(str(exc).split())[:300]
         return ModelTurn(None, {**failed(run, f"model error ({role.value}): {type(exc).__name__}: {detail}"),
-                                "usage": usage}, conversation)
+                                "usage": usage}, conversation, compacted)
     if not isinstance(reply, AIMessage):
         reply = AIMessage(content=str(getattr(reply, "content", reply)))
     updates["usage"] = add_usage(usage, usage_role or role.value, measured(reply, prompt))
     updates["steps"] = int(state.get("steps") or 0) + 1
     updates["last_prompt_tokens"] = prompt_tokens
-    return ModelTurn(reply, updates, [*conversation, reply])
+    return ModelTurn(reply, updates, [*conversation, reply], compacted)
 
 
 def now() -> float:
@@ -152,3 +163,27 @@ def resumed_pause(state: Mapping[str, Any]) -> dict[str, Any]:
 
 def emit_status(run: Run, kind: EventType, **data: Any) -> None:
     run.emit(event(kind, **data))
+
+
+NodeFn = Callable[[Any, RunnableConfig], Any]
+
+
+async def act(think: NodeFn, run_tools: NodeFn, key: str, state: Mapping[str, Any], config: RunnableConfig) -> dict[str, Any]:
+    """One agent step in one node: the model call, then (when it asked for them) its tool calls.
+
+    Keeping both in one node halves the supersteps and checkpoints per step; a crash mid-step re-runs the step.
+    """
+    first: dict[str, Any] = await think(state, config)
+    merged = {**state, **first}
+    if key in first:
+        merged[key] = extend_conversation(state.get(key), first[key])
+    reply = last_ai(merged.get(key) or [])
+    if is_over(merged) or reply is None or merged[key][-1] is not reply:
+        return first
+    if not (reply.tool_calls or reply.invalid_tool_calls):
+        return first
+    second = await run_tools(merged, config)
+    combined = {**first, **second}
+    if key in first and key in second:
+        combined[key] = combine_updates(first[key], second[key])
+    return combined

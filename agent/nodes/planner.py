@@ -11,7 +11,7 @@ from langgraph.types import interrupt
 from agent.config import Role
 from agent.contract import EventType, PlanItem, TaskStatus, event
 from agent.git import porcelain, revert_new_changes
-from agent.nodes.common import Run, failed, invoke_model, last_ai, now, resumed_pause
+from agent.nodes.common import Run, act, failed, invoke_model, last_ai, now, resumed_pause
 from agent.prompts import system_prompt
 from agent.state import AgentState
 from agent.tools import PLANNER_TOOLS
@@ -30,12 +30,12 @@ async def planner_start(state: AgentState, config: RunnableConfig) -> dict[str, 
         baseline = await porcelain(await run.sandbox(state))
     except SandboxError as exc:
         return failed(run, f"planner could not read the workspace: {exc}")
-    conversation = list(state.get("planner_messages") or [])
-    if not conversation:
-        conversation.append(HumanMessage(f"Plan this task:\n{state.get('task', '')}"))
+    added = []
+    if not state.get("planner_messages"):
+        added.append(HumanMessage(f"Plan this task:\n{state.get('task', '')}"))
     if state.get("plan_feedback"):
-        conversation.append(HumanMessage(f"New request from the user, plan it:\n{state['plan_feedback']}"))
-    return {"planner_messages": conversation, "planner_baseline": baseline, "plan_feedback": "",
+        added.append(HumanMessage(f"New request from the user, plan it:\n{state['plan_feedback']}"))
+    return {"planner_messages": added, "planner_baseline": baseline, "plan_feedback": "",
             "status": TaskStatus.PLANNING.value, "planner_steps": 0, "planner_done": False}
 
 
@@ -45,12 +45,13 @@ async def planner_agent(state: AgentState, config: RunnableConfig) -> dict[str, 
     conversation = list(state.get("planner_messages") or [])
     exhausted = steps >= run.settings.planner_max_exploration_steps
     tools = (SESSION_PLAN,) if exhausted else PLANNER_TOOLS
+    added = []
     if exhausted and not (isinstance(conversation[-1], HumanMessage) and conversation[-1].content == FORCE_PLAN):
-        conversation.append(HumanMessage(FORCE_PLAN))
-    turn = await invoke_model(run, state, Role.PLANNER, conversation=conversation, tools=tools,
+        added.append(HumanMessage(FORCE_PLAN))
+    turn = await invoke_model(run, state, Role.PLANNER, conversation=[*conversation, *added], tools=tools,
                               system=system_prompt("planner", state,
                                                    max_steps=run.settings.planner_max_exploration_steps))
-    return {**turn.updates, "planner_messages": turn.conversation, "planner_steps": steps + 1}
+    return {**turn.updates, "planner_messages": turn.write(added), "planner_steps": steps + 1}
 
 
 async def planner_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -63,7 +64,7 @@ async def planner_tools(state: AgentState, config: RunnableConfig) -> dict[str, 
         else PLANNER_TOOLS
     batch = await run_tool_calls(reply, allowed, run.tool_context(sandbox, state),
                                  output_chars=run.settings.tool_output_chars, emit=run.emit)
-    updates: dict[str, Any] = {"planner_messages": [*conversation, *batch.messages]}
+    updates: dict[str, Any] = {"planner_messages": batch.messages}
     if "notes" in batch.updates:
         updates["notes"] = batch.updates["notes"]
     if "plan" in batch.updates:
@@ -91,7 +92,7 @@ async def planner_nudge(state: AgentState, config: RunnableConfig) -> dict[str, 
     text = str(reply.content).strip() if reply else ""
     reminded = len(conversation) >= 2 and isinstance(conversation[-2], HumanMessage) and conversation[-2].content == NUDGE
     if not reminded:
-        return {"planner_messages": [*conversation, HumanMessage(NUDGE)]}
+        return {"planner_messages": [HumanMessage(NUDGE)]}
     lines = [ln.strip().lstrip("-*0123456789.) ").strip() for ln in text.splitlines()]
     items = [ln for ln in lines if ln] or [state.get("task", "Carry out the task")]
     return {"plan": merge_with_done(state.get("plan") or [], make_plan(items[:20])), "planner_done": True}
@@ -107,7 +108,7 @@ async def planner_finish(state: AgentState, config: RunnableConfig) -> dict[str,
         return failed(run, f"could not revert the planner's changes: {exc}")
     if reverted:
         note = f"The planner modified files it must not touch; reverted: {', '.join(reverted)}"
-        updates["planner_messages"] = [*(state.get("planner_messages") or []), AIMessage(note)]
+        updates["planner_messages"] = [AIMessage(note)]
         updates["notes"] = [*(state.get("notes") or []), note]
         run.emit(event(EventType.TOOL_RESULT, call_id="planner-revert", ok=False, output=note))
     plan = state.get("plan") or []
@@ -151,9 +152,14 @@ async def await_approval(state: AgentState, config: RunnableConfig) -> dict[str,
         feedback = HumanMessage(f"Feedback on your plan from the user: {decision['message']}\n"
                                 "Revise the plan and call `session_plan` again.")
         return {**resumed, "status": TaskStatus.PLANNING.value, "planner_steps": 0, "planner_done": False,
-                "planner_messages": [*(state.get("planner_messages") or []), feedback]}
+                "planner_messages": [feedback]}
     if kind == "edit":
         done = [i for i in plan if i["status"] == "done"]
         plan = merge_with_done(done, make_plan(decision["plan"]))
     run.emit(event(EventType.PLAN_APPROVED, plan=plan, edited=kind == "edit", auto=run.auto_approve))
     return {**resumed, "plan": plan, "status": TaskStatus.PROGRAMMING.value}
+
+
+async def planner_step(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """The planner's model call and its tool calls, as one step."""
+    return await act(planner_agent, planner_tools, "planner_messages", state, config)

@@ -12,7 +12,7 @@ from agent.config import Role
 from agent.context import head_tail
 from agent.contract import EventType, PlanItem, TaskStatus, event
 from agent.git import commit_all, diff_against
-from agent.nodes.common import Run, failed, invoke_model, last_ai, now, resumed_pause
+from agent.nodes.common import Run, act, failed, invoke_model, last_ai, now, resumed_pause
 from agent.prompts import system_prompt
 from agent.state import AgentState, Commit
 from agent.tools import PROGRAMMER_TOOLS
@@ -37,11 +37,11 @@ async def programmer_start(state: AgentState, config: RunnableConfig) -> dict[st
     run = Run.of(config)
     plan = _plan_started(state.get("plan") or make_plan([state.get("task") or "Carry out the task"]))
     item = current_item(plan)
-    conversation = list(state.get("programmer_messages") or [])
+    added = []
     if item is not None:
         run.emit(event(EventType.ITEM_STARTED, index=item["index"], description=item["description"]))
-        conversation.append(HumanMessage(f"Work on plan item {item['index'] + 1}: {item['description']}"))
-    return {"plan": plan, "programmer_messages": conversation, "status": TaskStatus.PROGRAMMING.value,
+        added.append(HumanMessage(f"Work on plan item {item['index'] + 1}: {item['description']}"))
+    return {"plan": plan, "programmer_messages": added, "status": TaskStatus.PROGRAMMING.value,
             "idle_replies": 0, "failure_streak": 0}
 
 
@@ -49,7 +49,7 @@ async def programmer_agent(state: AgentState, config: RunnableConfig) -> dict[st
     run = Run.of(config)
     turn = await invoke_model(run, state, Role.PROGRAMMER, conversation=list(state.get("programmer_messages") or []),
                               tools=PROGRAMMER_TOOLS, system=system_prompt("programmer", state))
-    return {**turn.updates, "programmer_messages": turn.conversation}
+    return {**turn.updates, "programmer_messages": turn.write([])}
 
 
 async def _commit(run: Run, state: AgentState, sandbox: Any, message: str, commits: list[Commit]) -> dict[str, Any]:
@@ -73,7 +73,7 @@ async def programmer_tools(state: AgentState, config: RunnableConfig) -> dict[st
         return failed(run, f"sandbox unavailable: {exc}")
     batch = await run_tool_calls(reply, PROGRAMMER_TOOLS, run.tool_context(sandbox, state),
                                  output_chars=run.settings.tool_output_chars, emit=run.emit)
-    conversation += batch.messages
+    added: list[Any] = list(batch.messages)
     ok_calls = sum(1 for m in batch.messages if m.status == "success")
     streak = batch.failures if ok_calls else int(state.get("failure_streak") or 0) + batch.failures
     updates: dict[str, Any] = {"failure_streak": streak, "idle_replies": 0,
@@ -93,15 +93,15 @@ async def programmer_tools(state: AgentState, config: RunnableConfig) -> dict[st
                            summary=item["summary"]))
             updates.update(await _commit(run, state, sandbox, f"{item['description']}\n\n{item['summary']}", commits))
     except SandboxError as exc:
-        return {**updates, "programmer_messages": conversation, "plan": plan, **failed(run, str(exc))}
+        return {**updates, "programmer_messages": added, "plan": plan, **failed(run, str(exc))}
     nxt = current_item(plan)
     if nxt is not None and (batch.updates.get("completed") or batch.updates.get("plan_changed")):
         plan = _plan_started(plan)
         nxt = current_item(plan)
         assert nxt is not None
         run.emit(event(EventType.ITEM_STARTED, index=nxt["index"], description=nxt["description"]))
-        conversation.append(HumanMessage(f"Work on plan item {nxt['index'] + 1}: {nxt['description']}"))
-    updates.update(plan=plan, programmer_messages=conversation)
+        added.append(HumanMessage(f"Work on plan item {nxt['index'] + 1}: {nxt['description']}"))
+    updates.update(plan=plan, programmer_messages=added)
     question = batch.updates.get("pending_question")
     if question:
         run.emit(event(EventType.QUESTION_ASKED, question=question["question"], call_id=question["call_id"]))
@@ -124,7 +124,7 @@ async def ask_human(state: AgentState, config: RunnableConfig) -> dict[str, Any]
         payload = {**payload, "error": "invalid resume value: expected {'type': 'answer', 'message': '...'}"}
     message = HumanMessage(f"Answer from the human to your question ({question}):\n{answer}")
     return {**resumed_pause(state), "pending_question": None, "status": TaskStatus.PROGRAMMING.value,
-            "programmer_messages": [*(state.get("programmer_messages") or []), message]}
+            "programmer_messages": [message]}
 
 
 async def programmer_nudge(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -135,7 +135,7 @@ async def programmer_nudge(state: AgentState, config: RunnableConfig) -> dict[st
         return {"idle_replies": idle, **failed(run, f"the model replied {idle} times in a row without calling a tool")}
     item = current_item(state.get("plan") or [])
     text = NUDGE.format(item=item["description"] if item else "none left")
-    return {"idle_replies": idle, "programmer_messages": [*(state.get("programmer_messages") or []), HumanMessage(text)]}
+    return {"idle_replies": idle, "programmer_messages": [HumanMessage(text)]}
 
 
 async def diagnose(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -149,7 +149,7 @@ async def diagnose(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     if turn.reply is None:
         return turn.updates
     note = HumanMessage(f"Diagnosis of the repeated failures:\n{turn.reply.content}\nTry a different approach.")
-    return {**turn.updates, "failure_streak": 0, "needs_diagnosis": False, "programmer_messages": [*conversation, note]}
+    return {**turn.updates, "failure_streak": 0, "needs_diagnosis": False, "programmer_messages": [note]}
 
 
 async def programmer_finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -169,3 +169,8 @@ async def programmer_finish(state: AgentState, config: RunnableConfig) -> dict[s
 def programmer_done_message(state: AgentState) -> AIMessage:
     done = [i for i in state.get("plan") or [] if i["status"] == "done"]
     return AIMessage("\n".join(f"- {i['description']}: {i['summary']}" for i in done) or "No plan item was completed.")
+
+
+async def programmer_step(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """The programmer's model call and its tool calls, as one step."""
+    return await act(programmer_agent, programmer_tools, "programmer_messages", state, config)

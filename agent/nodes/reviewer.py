@@ -11,9 +11,9 @@ from agent.config import Role
 from agent.context import head_tail
 from agent.contract import EventType, TaskStatus, event
 from agent.git import diff_against
-from agent.nodes.common import Run, failed, invoke_model, last_ai
+from agent.nodes.common import Run, act, failed, invoke_model, last_ai
 from agent.prompts import plan_text, system_prompt
-from agent.state import AgentState
+from agent.state import AgentState, replace
 from agent.tools import REVIEWER_TOOLS
 from agent.tools.executor import run_tool_calls
 from agent.tools.workflow import ACCEPT_REVIEW, REQUEST_CHANGES
@@ -32,7 +32,7 @@ async def reviewer_start(state: AgentState, config: RunnableConfig) -> dict[str,
     intro = (f"Review round {int(state.get('review_round') or 0) + 1}.\nPlan:\n{plan_text(state.get('plan') or [])}\n\n"
              f"Diff against the base commit {state.get('base_commit', '')[:12]}:\n```diff\n"
              f"{head_tail(diff, run.settings.tool_output_chars) or '(no changes)'}\n```")
-    return {"diff": diff, "reviewer_messages": [HumanMessage(intro)], "review_verdict": "", "reviewer_steps": 0,
+    return {"diff": diff, "reviewer_messages": replace([HumanMessage(intro)]), "review_verdict": "", "reviewer_steps": 0,
             "idle_replies": 0, "status": TaskStatus.REVIEWING.value}
 
 
@@ -41,11 +41,11 @@ async def reviewer_agent(state: AgentState, config: RunnableConfig) -> dict[str,
     steps = int(state.get("reviewer_steps") or 0)
     conversation = list(state.get("reviewer_messages") or [])
     exhausted = steps >= run.settings.reviewer_max_steps
-    if exhausted and conversation[-1].content != FORCE_VERDICT:
-        conversation.append(HumanMessage(FORCE_VERDICT))
-    turn = await invoke_model(run, state, Role.REVIEWER, conversation=conversation, system=system_prompt("reviewer", state),
+    added = [HumanMessage(FORCE_VERDICT)] if exhausted and conversation[-1].content != FORCE_VERDICT else []
+    turn = await invoke_model(run, state, Role.REVIEWER, conversation=[*conversation, *added],
+                              system=system_prompt("reviewer", state),
                               tools=(ACCEPT_REVIEW, REQUEST_CHANGES) if exhausted else REVIEWER_TOOLS)
-    return {**turn.updates, "reviewer_messages": turn.conversation, "reviewer_steps": steps + 1}
+    return {**turn.updates, "reviewer_messages": turn.write(added), "reviewer_steps": steps + 1}
 
 
 def _verdict(run: Run, state: AgentState, updates: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +78,7 @@ async def reviewer_tools(state: AgentState, config: RunnableConfig) -> dict[str,
         return failed(run, f"sandbox unavailable: {exc}")
     batch = await run_tool_calls(reply, REVIEWER_TOOLS, run.tool_context(sandbox, state),
                                  output_chars=run.settings.tool_output_chars, emit=run.emit)
-    updates: dict[str, Any] = {"reviewer_messages": [*conversation, *batch.messages], "idle_replies": 0}
+    updates: dict[str, Any] = {"reviewer_messages": batch.messages, "idle_replies": 0}
     for key in ("plan", "notes", "review_verdict", "review_feedback", "summary"):
         if key in batch.updates:
             updates[key] = batch.updates[key]
@@ -94,6 +94,11 @@ async def reviewer_nudge(state: AgentState, config: RunnableConfig) -> dict[str,
     text = str(reply.content).strip() if reply else ""
     idle = int(state.get("idle_replies") or 0) + 1
     if not text and idle < run.settings.max_idle_replies:
-        return {"idle_replies": idle, "reviewer_messages": [*(state.get("reviewer_messages") or []), HumanMessage(NUDGE)]}
+        return {"idle_replies": idle, "reviewer_messages": [HumanMessage(NUDGE)]}
     summary = text or "The reviewer gave no verdict; the change is accepted as is."
     return _verdict(run, state, {"idle_replies": idle, "review_verdict": "accepted", "summary": summary})
+
+
+async def reviewer_step(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """The reviewer's model call and its tool calls, as one step."""
+    return await act(reviewer_agent, reviewer_tools, "reviewer_messages", state, config)

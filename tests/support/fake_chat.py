@@ -21,7 +21,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_openai.chat_models.base import _convert_dict_to_message, _convert_message_to_dict
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from tests.support.scripted_openai import ChatRequest, Policy, completion_body
 
@@ -43,9 +43,16 @@ class FakeChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "fake-tool-calling"
 
+    _bound: dict[tuple[int, ...], FakeChatModel] = PrivateAttr(default_factory=dict)
+
     def bind_tools(self, tools: Sequence[Any], **_: Any) -> FakeChatModel:  # type: ignore[override]
-        return self.model_copy(update={"tools": list(tools), "requests": self.requests,
-                                       "prompt_tokens": self.prompt_tokens})
+        """A copy that sees `tools` (cached per tool list, as ChatOpenAI's binding reuses one client)."""
+        key = tuple(id(t) for t in tools)
+        bound = self._bound.get(key)
+        if bound is None:
+            bound = self._bound[key] = self.model_copy(update={"tools": list(tools), "requests": self.requests,
+                                                               "prompt_tokens": self.prompt_tokens})
+        return bound
 
     def _reply(self, messages: list[BaseMessage]) -> ChatResult:
         request = ChatRequest(messages=[_convert_message_to_dict(m) for m in messages], tools=self.tools, model="fake")
