@@ -29,7 +29,7 @@ def _env(*names: str) -> AliasChoices:
 class AgentSettings(BaseSettings):
     """Models, retries and limits of the agent. Every field has an environment variable (in capitals)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True)
 
     model: str | None = Field(default=None, validation_alias=_env("MODEL"),
                               description="The default model of every role (e.g. gpt-4.1, qwen2.5-coder:32b).")

@@ -14,7 +14,7 @@ from tests.support.fake_chat import FakeChatModel
 from tests.support.scripted_openai import Reply
 
 
-def test_every_role_defaults_to_model_and_can_be_overridden() -> None:
+def test_every_role_defaults_to_model_and_can_be_overridden(agent_env: None) -> None:
     s = AgentSettings(MODEL="base", REVIEWER_MODEL="strict")
     assert {r: s.model_for(r) for r in Role} == {Role.PLANNER: "base", Role.PROGRAMMER: "base",
                                                 Role.REVIEWER: "strict", Role.ROUTER: "base", Role.SUMMARIZER: "base"}
@@ -24,7 +24,7 @@ def test_every_role_defaults_to_model_and_can_be_overridden() -> None:
     assert settings_for({}, s) is s
 
 
-def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_come_from_the_environment(agent_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODEL", "env-model")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("MAX_STEPS", "12")
@@ -34,7 +34,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
                                                                                   12, 9000)
 
 
-def test_a_missing_model_names_the_variables_to_set() -> None:
+def test_a_missing_model_names_the_variables_to_set(agent_env: None) -> None:
     with pytest.raises(ModelNotConfigured, match=r"set MODEL \(or PLANNER_MODEL\) and OPENAI_API_KEY"):
         check_all_roles(AgentSettings(), {})
     with pytest.raises(ModelNotConfigured, match="OPENAI_API_KEY"):
@@ -76,3 +76,12 @@ def test_usage_is_recorded_per_role_with_a_total() -> None:
     assert usage["total"] == {"input_tokens": 20, "output_tokens": 4, "total_tokens": 24, "calls": 2}
     estimated = measured(AIMessage("x" * 400), [AIMessage("y" * 4000)])
     assert estimated["input_tokens"] > 900 and estimated["output_tokens"] > 90
+
+
+def test_empty_variables_mean_unset(agent_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODEL", "")
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    s = AgentSettings()
+    assert s.model is None and s.openai_api_key is None
+    with pytest.raises(ModelNotConfigured):
+        check_all_roles(s, {})
