@@ -23,7 +23,11 @@ class LimitReached:
 
     @property
     def reason(self) -> str:
-        return f"limit reached: {self.name}={self.limit:g} (used {self.used:g})"
+        return f"limit reached: {self.name}={_number(self.limit)} (used {_number(self.used)})"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.3g}"
 
 
 def wall_seconds(state: Mapping[str, Any], now: float | None = None) -> float:
