@@ -82,7 +82,11 @@ class RunRelay:
                         continue
                     seen = index
                     mode = part.event.split("|", 1)[0]
-                    if mode == "custom" and isinstance(part.data, dict) and "event" in part.data:
+                    if part.event == "metadata" and isinstance(part.data, dict):
+                        # The runtime's first part of a run: a worker started executing the graph.
+                        await self._append(task_id, "run_executing", source="graph", run_id=run_id,
+                                           attempt=part.data.get("attempt", 1))
+                    elif mode == "custom" and isinstance(part.data, dict) and "event" in part.data:
                         kind = str(part.data["event"])
                         payload = {k: v for k, v in part.data.items() if k not in _RESERVED}
                         await self._append(task_id, kind, source="graph", run_id=run_id, **payload)

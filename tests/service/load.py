@@ -18,6 +18,9 @@ class TaskOutcome:
     task_id: str | None
     status: str
     first_event_ms: float | None
+    """POST /tasks -> the first event of the graph run on the websocket (`run_executing`: a worker started the graph)."""
+    first_task_event_ms: float | None
+    """POST /tasks -> the first event the graph itself wrote (`task_started`, after the router's model call)."""
     diff_fixed: bool
     events: int
     error: str | None = None
@@ -39,12 +42,20 @@ class LoadResult:
 
     @property
     def first_event_ms(self) -> float | None:
-        values = [o.first_event_ms for o in self.outcomes if o.first_event_ms is not None]
-        return round(statistics.median(values), 1) if values else None
+        return _median([o.first_event_ms for o in self.outcomes])
+
+    @property
+    def first_task_event_ms(self) -> float | None:
+        return _median([o.first_task_event_ms for o in self.outcomes])
 
     @property
     def throughput_per_min(self) -> float:
         return round(self.completed / self.wall_seconds * 60, 1)
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(statistics.median(present), 1) if present else None
 
 
 def make_repos(root: Path, count: int) -> list[Path]:
@@ -56,18 +67,20 @@ async def run_one(client: TaskClient, repo: Path, timeout: float) -> TaskOutcome
     task_id = None
     try:
         task_id = (await client.create(FIXTURE_TASK, str(repo), auto_approve=True))["id"]
-        first_event_ms = None
         async with await client.connect(task_id) as ws:
-            messages = await read_until(ws, lambda m: _first_graph_event(m), timeout)
+            messages = await read_until(ws, _graph_event, timeout)
             first_event_ms = (time.monotonic() - started) * 1000
+            messages += await read_until(ws, lambda m: _graph_event(m) and m["event"] != "run_executing", timeout)
+            first_task_event_ms = (time.monotonic() - started) * 1000
             messages += await read_until(ws, lambda m: m.get("event") == "run_ended" and m.get("status") in TERMINAL, timeout)
         view = await client.get(task_id)
-        return TaskOutcome(task_id, view["status"], first_event_ms, "return a + b" in (view["diff"] or ""), len(messages))
+        return TaskOutcome(task_id, view["status"], first_event_ms, first_task_event_ms,
+                           "return a + b" in (view["diff"] or ""), len(messages))
     except Exception as exc:  # reported per task, counted as lost
-        return TaskOutcome(task_id, "error", None, False, 0, f"{type(exc).__name__}: {exc}")
+        return TaskOutcome(task_id, "error", None, None, False, 0, f"{type(exc).__name__}: {exc}")
 
 
-def _first_graph_event(message: dict) -> bool:
+def _graph_event(message: dict) -> bool:
     return message.get("type") == "event" and message.get("source") == "graph"
 
 
