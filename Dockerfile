@@ -1,0 +1,43 @@
+# Production image of the service: `langgraph dev`'s in-memory runtime with on-disk persistence, the task API,
+# and the local sandbox (bubblewrap) inside. Build: docker build -t open-swe . ; run: see docs/service.md.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_LINK_MODE=copy \
+    LANGGRAPH_CLI_NO_ANALYTICS=1 \
+    LANGGRAPH_NO_VERSION_CHECK=true \
+    LANGSMITH_TRACING=false \
+    OPEN_SWE_LOCAL_MODE=true \
+    OPEN_SWE_STATE_DIR=/data/state \
+    OPEN_SWE_LOCAL_PROJECT_PATH=/data/workspace
+
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap git ripgrep ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && pip install --no-cache-dir "uv>=0.5,<1"
+
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin app \
+    && mkdir -p /app /data/state /data/workspace /data/langgraph \
+    && chown -R app:app /app /data
+
+WORKDIR /app
+COPY --chown=app:app pyproject.toml uv.lock README.md ./
+USER app
+RUN uv sync --frozen --no-dev --no-install-project
+COPY --chown=app:app langgraph.json ./
+COPY --chown=app:app agent ./agent
+COPY --chown=app:app graphs ./graphs
+COPY --chown=app:app sandbox ./sandbox
+COPY --chown=app:app coordination ./coordination
+RUN uv sync --frozen --no-dev \
+    && ln -s /data/langgraph .langgraph_api
+
+# Task state: LangGraph's runtime files (.langgraph_api -> /data/langgraph), event logs, worktrees, clones.
+VOLUME ["/data"]
+EXPOSE 2024
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD curl -fsS http://127.0.0.1:2024/healthz || exit 1
+
+CMD ["/app/.venv/bin/python", "-m", "agent.serve", "--host", "0.0.0.0", "--port", "2024"]
