@@ -13,7 +13,7 @@ from sandbox.settings import default_state_dir
 class ServiceSettings(BaseSettings):
     """How the task API authenticates, coordinates and where it keeps its own records."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True)
 
     auth_disabled: bool = Field(
         default=False, validation_alias=AliasChoices("AUTH_DISABLED"),
