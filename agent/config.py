@@ -100,5 +100,12 @@ def _cached_settings() -> AgentSettings:
     return _SETTINGS[0]
 
 
+async def load_settings() -> AgentSettings:
+    """Read the environment and `.env` once, off the event loop (async servers flag blocking file reads)."""
+    import asyncio
+
+    return _SETTINGS[0] if _SETTINGS else await asyncio.to_thread(_cached_settings)
+
+
 def reset_settings_cache() -> None:
     _SETTINGS.clear()

@@ -55,9 +55,16 @@ def get_provider(backend: str, configurable: Mapping[str, Any] | None = None) ->
     return provider
 
 
+async def provider_for(backend: str, configurable: Mapping[str, Any] | None = None) -> SandboxProvider:
+    """`get_provider` from async code: a first creation (it reads settings and `.env`) runs in a thread."""
+    if (configurable or {}).get("sandbox_provider") is None and backend not in _PROVIDERS:
+        await asyncio.to_thread(get_provider, backend)
+    return get_provider(backend, configurable)
+
+
 async def release_sandbox(backend: str, sandbox_id: str, *, delete: bool | None = None) -> None:
     """Give a thread's sandbox back (cancel, cleanup). Unknown ids are ignored by providers."""
-    provider = get_provider(backend)
+    provider = await provider_for(backend)
     _SANDBOXES.get(provider, {}).pop(sandbox_id, None)
     await provider.release(sandbox_id, delete=delete)
 
@@ -68,7 +75,7 @@ async def release_after_task(state: Mapping[str, Any], config: Mapping[str, Any]
     backend, sandbox_id = state.get("sandbox_backend"), state.get("sandbox_id")
     if backend != BackendName.LOCAL.value or not sandbox_id:
         return
-    provider = get_provider(backend, configurable_of(config))
+    provider = await provider_for(backend, configurable_of(config))
     _SANDBOXES.get(provider, {}).pop(sandbox_id, None)
     await provider.release(sandbox_id, delete=False)
 
@@ -95,13 +102,20 @@ def resolve_repo(repo: str | None) -> RepoSource:
     return RepoSource(local_path=str(Path(repo).expanduser().resolve()))
 
 
-async def clone_on_host(url: str, thread_id: str) -> str:
-    """Clone `url` under the state dir for the local backend; reuse an existing clone of the thread."""
+def _clone_target(thread_id: str) -> tuple[Path, bool]:
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", thread_id)
     target = SandboxSettings().state_dir / "clones" / safe
     if (target / ".git").exists():
-        return str(target)
+        return target, True
     target.parent.mkdir(parents=True, exist_ok=True)
+    return target, False
+
+
+async def clone_on_host(url: str, thread_id: str) -> str:
+    """Clone `url` under the state dir for the local backend; reuse an existing clone of the thread."""
+    target, exists = await asyncio.to_thread(_clone_target, thread_id)
+    if exists:
+        return str(target)
     proc = await asyncio.create_subprocess_exec(
         "git", "clone", "--quiet", url, str(target),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
@@ -117,13 +131,13 @@ async def acquire_sandbox(
 ) -> tuple[Sandbox, str, str | None]:
     """The thread's sandbox (acquired on first use, cached after), its backend, and the project path used."""
     cfg = configurable_of(config)
-    backend = state.get("sandbox_backend") or backend_for(cfg)
+    backend = state.get("sandbox_backend") or await asyncio.to_thread(backend_for, cfg)
     sandbox_id = state.get("sandbox_id")
-    provider = get_provider(backend, cfg)
+    provider = await provider_for(backend, cfg)
     held = _SANDBOXES.setdefault(provider, {})
     if sandbox_id and sandbox_id in held:
         return held[sandbox_id], backend, state.get("project_path")
-    source = resolve_repo(state.get("repo"))
+    source = await asyncio.to_thread(resolve_repo, state.get("repo"))
     project_path = state.get("project_path") or source.local_path
     thread_id = thread_id_of(config)
     if source.clone_url and backend == BackendName.LOCAL.value and not project_path:

@@ -9,6 +9,7 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
 from agent.config import Role
+from agent.config import load_settings
 from agent.contract import TERMINAL_STATUSES, EventType, TaskStatus, event
 from agent.limits import total_tokens
 from agent.git import commit_all, diff_against
@@ -53,6 +54,7 @@ def _context(state: AgentState) -> str:
 
 
 async def route_message(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    await load_settings()
     run = Run.of(config)
     try:
         check_all_roles(run.settings, run.configurable)

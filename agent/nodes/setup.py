@@ -10,6 +10,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 
+from agent.config import load_settings
 from agent.contract import EventType, TaskStatus, event
 from agent.git import prepare_workspace
 from agent.nodes.common import Run, failed, now
@@ -41,6 +42,7 @@ def task_from_messages(state: AgentState) -> str:
 
 
 async def ensure_workspace(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    await load_settings()
     run = Run.of(config)
     updates: dict[str, Any] = {}
     if not state.get("task"):

@@ -1,0 +1,36 @@
+"""The agent's own code never blocks the event loop: the whole flow runs under the same blockbuster check that
+`langgraph dev` enables (without --allow-blocking). The local provider's first acquire of a workspace is done before
+the check starts: its file locking is the sandbox layer's business, not the agent's."""
+
+from __future__ import annotations
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph_runtime_inmem.queue import _enable_blockbuster
+
+from agent.contract import TaskStatus
+from agent.runtime import get_provider
+from graphs.manager import build
+from tests.support.fixture_repo import FIXTURE_TASK, FixtureRepo, fix_bug_policy, run_fixture_tests
+from tests.support.scripted_openai import ScriptedOpenAI
+
+
+async def test_the_flow_makes_no_blocking_calls(
+    fixture_repo: FixtureRepo, agent_env: None, runtime_cleanup: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ScriptedOpenAI(fix_bug_policy) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0000000")
+        monkeypatch.setenv("MODEL", "scripted")
+        graph = build().compile(checkpointer=InMemorySaver())
+        await get_provider("local").acquire("nb-1", project_path=str(fixture_repo.path))
+        config = {"configurable": {"thread_id": "nb-1", "auto_approve": True}}
+        blockbuster = _enable_blockbuster()
+        try:
+            await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}],
+                                 "repo": str(fixture_repo.path)}, config)
+        finally:
+            blockbuster.deactivate()
+        state = (await graph.aget_state(config)).values
+    assert state["status"] == TaskStatus.COMPLETED, state.get("reason")
+    assert run_fixture_tests(fixture_repo.path).passed
