@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableConfig
 
 from agent.config import AgentSettings, Role, settings_for
 from agent.context import compact, count_tokens, fit_to_budget, shorten_old_tool_outputs
-from agent.contract import EventType, TaskStatus, event
+from agent.contract import TaskStatus
 from agent.limits import check_limits
 from agent.models import chat_model_for
 from agent.runtime import acquire_sandbox, configurable_of, thread_id_of
@@ -159,10 +159,6 @@ def resumed_pause(state: Mapping[str, Any]) -> dict[str, Any]:
     since = state.get("awaiting_since") or 0.0
     waited = max(0.0, now() - since) if since else 0.0
     return {"paused_seconds": float(state.get("paused_seconds") or 0.0) + waited, "awaiting_since": 0.0}
-
-
-def emit_status(run: Run, kind: EventType, **data: Any) -> None:
-    run.emit(event(kind, **data))
 
 
 NodeFn = Callable[[Any, RunnableConfig], Any]

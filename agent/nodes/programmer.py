@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
@@ -164,11 +164,6 @@ async def programmer_finish(state: AgentState, config: RunnableConfig) -> dict[s
     except SandboxError as exc:
         return failed(run, f"final commit failed: {exc}")
     return updates
-
-
-def programmer_done_message(state: AgentState) -> AIMessage:
-    done = [i for i in state.get("plan") or [] if i["status"] == "done"]
-    return AIMessage("\n".join(f"- {i['description']}: {i['summary']}" for i in done) or "No plan item was completed.")
 
 
 async def programmer_step(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
