@@ -133,11 +133,16 @@ async def acquire_sandbox(
     cfg = configurable_of(config)
     backend = state.get("sandbox_backend") or await asyncio.to_thread(backend_for, cfg)
     sandbox_id = state.get("sandbox_id")
+    if sandbox_id and (backend in _PROVIDERS or cfg.get("sandbox_provider") is not None):
+        held = _SANDBOXES.setdefault(get_provider(backend, cfg), {})
+        if sandbox_id in held:  # the common case: every step after the first
+            return held[sandbox_id], backend, state.get("project_path")
+    source = await asyncio.to_thread(resolve_repo, state.get("repo"))
+    if source.local_path and backend != BackendName.LOCAL.value:
+        raise SandboxError(f"repo {state.get('repo')!r} is a local path, which only the local backend can use; "
+                           f"give a git URL for the {backend} backend")
     provider = await provider_for(backend, cfg)
     held = _SANDBOXES.setdefault(provider, {})
-    if sandbox_id and sandbox_id in held:
-        return held[sandbox_id], backend, state.get("project_path")
-    source = await asyncio.to_thread(resolve_repo, state.get("repo"))
     project_path = state.get("project_path") or source.local_path
     thread_id = thread_id_of(config)
     if source.clone_url and backend == BackendName.LOCAL.value and not project_path:

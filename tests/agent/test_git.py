@@ -74,3 +74,11 @@ async def test_reverting_restores_only_new_changes(fixture_repo: FixtureRepo, re
     assert sorted(reverted) == ["calc.py", "new.txt"]
     assert "return a - b" in (root / "calc.py").read_text() and not (root / "new.txt").exists()
     assert (root / "README.md").read_text() == "dirty before\n"
+
+
+async def test_a_local_path_with_a_remote_backend_is_refused_clearly(tmp_path: Path) -> None:
+    from agent.runtime import acquire_sandbox
+    from sandbox.base import SandboxError
+
+    with pytest.raises(SandboxError, match="only the local backend can use; give a git URL for the daytona backend"):
+        await acquire_sandbox({"repo": str(tmp_path)}, {"configurable": {"sandbox_backend": "daytona", "thread_id": "x"}})
