@@ -9,7 +9,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 
-from tests.service.conftest import ALICE_KEY, MODEL_KEY
+from tests.service.conftest import ALICE_KEY, ASK_MARKER, MODEL_KEY, QUESTION
 from tests.service.taskclient import TaskClient, read_until
 from tests.support.fixture_repo import FIXTURE_TASK, PLAN, run_fixture_tests
 
@@ -94,6 +94,20 @@ async def test_plan_feedback_message_then_reject(alice, new_repo):
     assert (await alice.wait_terminal(task_id))["status"] == "rejected"
     refused = await alice.http.post(f"/tasks/{task_id}/approve")
     assert refused.status_code == 409 and "not awaiting plan approval" in refused.json()["detail"]
+
+
+async def test_question_is_pending_then_answered_by_message(alice, new_repo):
+    task_id = (await alice.create(f"{FIXTURE_TASK} {ASK_MARKER}", str(new_repo().path), auto_approve=True))["id"]
+    view = await alice.wait_for(task_id, lambda v: v["status"] == "awaiting_answer")
+    assert view["pending"] == {"type": "question", "question": QUESTION, "plan": None}
+    async with await alice.connect(task_id) as ws:
+        asked = await read_until(ws, lambda m: m.get("event") == "question_asked")
+        assert asked[-1]["question"] == QUESTION
+        await ws.send(json.dumps({"type": "message", "message": "Yes, leave mul alone."}))
+        rest = await read_until(ws, lambda m: m.get("event") == "run_ended" and m.get("status") == "completed", 180)
+    ack = next(m for m in rest if m.get("type") == "ack")
+    assert ack["result"]["action"] == "answer"
+    assert "return a + b" in (await alice.get(task_id))["diff"]
 
 
 async def test_cancel_releases_the_sandbox_and_refuses_later_steps(alice, new_repo):
