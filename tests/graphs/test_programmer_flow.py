@@ -88,3 +88,21 @@ async def test_repeated_failures_trigger_a_diagnosis(fixture_repo: FixtureRepo, 
     assert len(diagnoses) == 1 and "nope.py" in diagnoses[0].user_text
     assert "Diagnosis of the repeated failures" in str(state["programmer_messages"])
     assert state["usage"]["diagnose"]["calls"] == 1
+
+
+def replans_first(request: ChatRequest) -> Reply | None:
+    if "update_plan" not in request.call_names:
+        return Reply.call("update_plan", remaining=["Fix calc.add", "Run the tests"], reason="simpler")
+    return None
+
+
+async def test_the_programmer_can_update_the_plan(fixture_repo: FixtureRepo, provider) -> None:
+    d = driver(by_role(programmer=replans_first), provider, auto_approve=True)
+    state = await d.send(repo=str(fixture_repo.path))
+    assert state["status"] == TaskStatus.COMPLETED
+    assert [(i["description"], i["status"]) for i in state["plan"]] == [
+        ("Fix the bug in calc.add so that it returns a + b", "skipped"),  # in progress when replaced
+        ("Fix calc.add", "done"), ("Run the tests", "done")]  # the pending item was replaced
+    assert state["plan"][0]["summary"] == "replaced by a plan update: simpler"
+    started = [e["index"] for e in d.events if e["event"] == "item_started"]
+    assert started == [0, 1, 2]
