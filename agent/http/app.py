@@ -58,6 +58,11 @@ def _import_run_dependencies() -> None:
             logger.warning("warm-up import of %s failed", name)
 
 
+def _log_failure(task: asyncio.Task[object]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("recovering tasks after the restart failed", exc_info=task.exception())
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = await asyncio.to_thread(ServiceSettings)
@@ -74,10 +79,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis_configured = bool(settings.redis_url)
     app.state.task_service = TaskService(
         client=client, log=log, relay=relay, states=states, graph_id=settings.graph_id,
+        repo_roots=await asyncio.to_thread(lambda: settings.repo_root_paths),
         limiter=TaskRateLimiter(store, limit=settings.task_rate_limit, window=settings.task_rate_window),
         idempotency=IdempotencyRecords(store, ttl=settings.idempotency_ttl),
     )
     recovery = asyncio.create_task(recover_tasks(client, log, relay, states), name="recover-tasks")
+    recovery.add_done_callback(_log_failure)
     warm_up = asyncio.create_task(asyncio.to_thread(_import_run_dependencies), name="warm-up")
     try:
         yield

@@ -50,6 +50,8 @@ class TaskService:
     idempotency: IdempotencyRecords
     states: TaskStates
     graph_id: str = "agent"
+    repo_roots: tuple[Path, ...] = ()
+    """When set, a task's local repository must lie under one of these directories (TASK_REPO_ROOTS)."""
 
     # ------------------------------------------------------------------ reads
 
@@ -144,8 +146,14 @@ class TaskService:
         repo = repo or os.environ.get("OPEN_SWE_LOCAL_PROJECT_PATH") or None
         if repo is None:
             raise HTTPException(422, "repo is required: give a local path or a git URL (no OPEN_SWE_LOCAL_PROJECT_PATH default is set)")
-        if repo.startswith("/") and not await asyncio.to_thread(Path(repo).is_dir):
+        if not repo.startswith("/"):
+            return repo
+        if not await asyncio.to_thread(Path(repo).is_dir):
             raise HTTPException(422, f"repo path does not exist on the server or is not a directory: {repo}")
+        if self.repo_roots:
+            resolved = await asyncio.to_thread(Path(repo).resolve)
+            if not any(resolved == root or root in resolved.parents for root in self.repo_roots):
+                raise HTTPException(422, "repo path is outside the directories this server allows (TASK_REPO_ROOTS)")
         return repo
 
     async def _start_task(self, owner: str, request: CreateTaskRequest) -> str:

@@ -44,8 +44,16 @@ class ServiceSettings(BaseSettings):
         default_factory=default_state_dir, validation_alias=AliasChoices("OPEN_SWE_STATE_DIR"),
         description="The service keeps task records and event logs under <state_dir>/service.",
     )
+    repo_roots: str = Field(
+        default="", validation_alias=AliasChoices("TASK_REPO_ROOTS"),
+        description="Colon-separated directories a task's local repo must lie under (symlinks resolved); any path when empty.",
+    )
     graph_id: str = Field(default="agent", validation_alias=AliasChoices("SERVICE_GRAPH_ID"))
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("SERVICE_LOG_LEVEL"))
+
+    @property
+    def repo_root_paths(self) -> tuple[Path, ...]:
+        return tuple(Path(p).resolve() for p in self.repo_roots.split(":") if p.strip())
 
     @property
     def service_dir(self) -> Path:
