@@ -74,3 +74,29 @@ async def test_scripted_agent_fixes_the_bug_through_chat_openai(
     assert "tool_output" in kinds and "diff_updated" in kinds
     # the secret never reached a tool output or an event
     assert all(SECRET not in str(e) for e in events)
+
+
+async def test_one_scripted_server_serves_concurrent_tasks(
+    tmp_path: Path, agent_env: None, runtime_cleanup: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from tests.support.fixture_repo import create_fixture_repo
+
+    repos = [create_fixture_repo(tmp_path / f"repo{i}") for i in range(4)]
+    with ScriptedOpenAI(fix_bug_policy) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+        monkeypatch.setenv("MODEL", "scripted-model")
+        graph = build().compile(checkpointer=InMemorySaver())
+
+        async def run(i: int) -> dict:
+            config = {"configurable": {"thread_id": f"many-{i}", "auto_approve": True}}
+            await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}],
+                                 "repo": str(repos[i].path)}, config)
+            return (await graph.aget_state(config)).values
+
+        states = await asyncio.gather(*(run(i) for i in range(len(repos))))
+    assert [s["status"] for s in states] == [TaskStatus.COMPLETED] * len(repos)
+    assert all(run_fixture_tests(r.path).passed for r in repos)
+    assert sorted(s["branch"] for s in states) == [f"agent/many-{i}" for i in range(len(repos))]
