@@ -57,3 +57,13 @@ def test_no_model_exits_with_a_message_naming_the_variables(fixture_repo: Fixtur
     proc = cli(["run", "anything", "--repo", str(fixture_repo.path)], tmp_path, {"PYTHONPATH": str(ROOT)})
     assert proc.returncode == 2
     assert "MODEL" in proc.stdout and "OPENAI_API_KEY" in proc.stdout
+
+
+def test_editing_the_plan_in_the_terminal(fixture_repo: FixtureRepo, tmp_path: Path) -> None:
+    with ScriptedOpenAI(fix_bug_policy) as server:
+        proc = cli(["run", FIXTURE_TASK, "--repo", str(fixture_repo.path), "--model", "m"], tmp_path,
+                   model_env(server), stdin="e\nRepair calc.add\nRun the unit tests\n\n")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    approved = proc.stdout.split("plan approved", 1)[1]
+    assert "1. Repair calc.add" in approved and "2. Run the unit tests" in approved
+    assert "status completed" in proc.stdout
