@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox import files as fileops
+from sandbox import limits
 from sandbox.base import (
     ExecResult,
     FileContent,
@@ -32,7 +33,7 @@ from sandbox.paths import Workspace
 from sandbox.runner import Runner, runner_argv
 from sandbox.search import search as rg_search
 from sandbox.secrets import command_env
-from sandbox.settings import SandboxSettings, WorkspaceMode
+from sandbox.settings import ResourceLimits, SandboxSettings, WorkspaceMode
 from sandbox.workspace import PathLock, add_worktree, check_thread_id, remove_worktree, repository, worktree_path
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,9 @@ class LocalSandbox:
             argv = isolation.argv(self._ws.root, writable=writable, python=python) + argv
         label = f"runner for {self._id}" + (" (bwrap)" if isolation else "")
         self._base_env = self._env(None)
-        self._runner = Runner(argv, env=self._base_env, cwd=str(self._ws.root), label=label)
+        self._limits: limits.Applied | None = None
+        self._unlimited = self._settings.resource_limits is ResourceLimits.OFF
+        self._runner = Runner(argv, env=self._base_env, cwd=str(self._ws.root), label=label, on_start=self._confine)
 
     @property
     def id(self) -> str:
@@ -79,6 +82,23 @@ class LocalSandbox:
     def runner_pid(self) -> int | None:
         """The resident runner's process id on the host (bwrap's, when isolated), if running."""
         return self._runner.pid
+
+    @property
+    def resource_limits(self) -> limits.Applied | None:
+        """The cgroup limits the runner (and so every command) is under; None before the first command or without."""
+        return self._limits
+
+    async def _confine(self, runner_pid: int) -> None:
+        """Put a just-started runner in the sandbox's cgroup (created on the first start), per SANDBOX_RESOURCE_LIMITS."""
+        if self._unlimited:
+            return
+        if self._limits is None:
+            self._limits = await asyncio.to_thread(limits.establish, self._settings, self._id)
+            self._unlimited = self._limits is None
+            if self._limits is None:
+                return
+        required = self._settings.resource_limits is ResourceLimits.REQUIRED
+        await asyncio.to_thread(limits.enter, self._limits, runner_pid, required=required)
 
     def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         try:
@@ -136,7 +156,12 @@ class LocalSandbox:
         return await asyncio.to_thread(fileops.read_bytes, self._ws, path)
 
     async def aclose(self) -> None:
-        await self._runner.aclose()
+        try:
+            await self._runner.aclose()
+        finally:
+            if self._limits is not None:
+                applied, self._limits = self._limits, None
+                await asyncio.to_thread(limits.remove, applied)
 
     async def __aenter__(self) -> LocalSandbox:
         return self
@@ -181,6 +206,13 @@ class LocalProvider:
             self._isolation_chosen = True
         return self._isolation
 
+    async def _check_limits(self) -> None:
+        """With SANDBOX_RESOURCE_LIMITS=required, fail at acquire (not at the first command) when cgroups are missing."""
+        if self._settings.resource_limits is ResourceLimits.REQUIRED:
+            support = await asyncio.to_thread(limits.detect, self._settings.cgroup_root)
+            if support.mechanism is None:
+                raise limits.LimitsUnavailable(f"SANDBOX_RESOURCE_LIMITS=required but {support.problem}")
+
     def _project(self, project_path: str | None) -> Path:
         raw = project_path or self._settings.project_path
         if not raw:
@@ -201,6 +233,7 @@ class LocalProvider:
                     raise SandboxBusy(f"thread {thread_id} already works on {held.project}; release it first")
                 return Lease(held.sandbox, fresh=False, backend=self.name)
             isolation = await self._choose_isolation()
+            await self._check_limits()
             if self._mode is WorkspaceMode.WORKTREE:
                 held, fresh = await self._worktree(thread_id, sid, project, isolation)
             else:

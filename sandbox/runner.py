@@ -17,7 +17,7 @@ import signal
 import struct
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from sandbox.base import BackendError, ExecResult, OutputCallback, SandboxError
@@ -42,8 +42,18 @@ def runner_argv(python: str | None = None) -> list[str]:
 class Runner:
     """Talks to one runner process; `run` may be called concurrently."""
 
-    def __init__(self, argv: Sequence[str], *, env: Mapping[str, str], cwd: str, label: str = "runner") -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: str,
+        label: str = "runner",
+        on_start: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        """`on_start(pid)` runs once the runner is up and before any command is sent (e.g. to put it in a cgroup)."""
         self._argv = list(argv)
+        self._on_start = on_start
         self._env = dict(env)
         self._cwd = cwd
         self._label = label
@@ -86,8 +96,16 @@ class Runner:
             err = (await proc.stderr.read()).decode(errors="replace").strip()
             await proc.wait()
             raise BackendError(f"{self._label} failed to start: {redact(err) or 'no output'}") from None
-        if kind != READY:
-            raise BackendError(f"{self._label} spoke an unexpected protocol")
+        try:
+            if kind != READY:
+                raise BackendError(f"{self._label} spoke an unexpected protocol")
+            if self._on_start is not None:
+                await self._on_start(proc.pid)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+            raise
         self._proc = proc
         self._tasks = [asyncio.create_task(self._read(proc)), asyncio.create_task(self._log_stderr(proc))]
         log.debug("%s started (pid %d)", self._label, proc.pid)

@@ -21,6 +21,15 @@ class Isolation(StrEnum):
     """Plain processes in the workspace with a scrubbed environment."""
 
 
+class ResourceLimits(StrEnum):
+    AUTO = "auto"
+    """A cgroup per sandbox when this machine allows it, no limits otherwise (the choice is logged once)."""
+    REQUIRED = "required"
+    """A cgroup per sandbox or a clear error: never a silent fallback."""
+    OFF = "off"
+    """No limits: a runaway command can exhaust the machine."""
+
+
 class WorkspaceMode(StrEnum):
     IN_PLACE = "in_place"
     """Work directly in the project path; one task at a time per path."""
@@ -58,6 +67,22 @@ class SandboxSettings(BaseSettings):
     bwrap_path: str | None = Field(
         default=None, validation_alias=AliasChoices("SANDBOX_BWRAP_PATH"),
         description="The bubblewrap binary (a path, or a name looked up on PATH); default `bwrap` on PATH.",
+    )
+    resource_limits: ResourceLimits = Field(
+        default=ResourceLimits.AUTO, validation_alias=AliasChoices("SANDBOX_RESOURCE_LIMITS"),
+        description="Cap each local sandbox's processes and memory with a cgroup: auto, required or off.",
+    )
+    max_processes: int = Field(
+        default=512, ge=8, validation_alias=AliasChoices("SANDBOX_MAX_PROCESSES"),
+        description="Processes (and threads) one local sandbox may have at once, its runner included.",
+    )
+    max_memory_mb: int = Field(
+        default=4096, ge=32, validation_alias=AliasChoices("SANDBOX_MAX_MEMORY_MB"),
+        description="Memory (MiB, RAM plus swap) one local sandbox may use; past it its largest process is killed.",
+    )
+    cgroup_root: Path = Field(
+        default=Path("/sys/fs/cgroup"), validation_alias=AliasChoices("SANDBOX_CGROUP_ROOT"),
+        description="Where the cgroup filesystem is: a cgroup v2 directory, or the parent of v1's pids/ and memory/.",
     )
     workspace_mode: WorkspaceMode = Field(
         default=WorkspaceMode.IN_PLACE, validation_alias=AliasChoices("SANDBOX_WORKSPACE_MODE")

@@ -1,0 +1,279 @@
+"""Resource limits for local sandboxes: a cgroup per sandbox capping its processes and its memory.
+
+The sandbox's runner is moved into `<hierarchy>/open-swe/<sandbox>` right after it starts (before any command), so
+every command it forks inherits the limits. `RLIMIT_NPROC` would not do: it does not bind root, and it counts the
+user's processes, not the sandbox's. Two layouts are supported:
+  cgroup v2: one hierarchy at `root` (`cgroup.controllers` there); `pids` and `memory` enabled in `subtree_control`
+             on the way down; limits `pids.max`, `memory.max` (and `memory.swap.max` 0: the cap is RAM plus swap).
+  cgroup v1: `root/pids` and `root/memory`; limits `pids.max`, `memory.limit_in_bytes` (and `memory.memsw.*`).
+Everything here is blocking file I/O: call it from a thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+import re
+import secrets
+import signal
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from sandbox.base import IsolationUnavailable
+from sandbox.settings import ResourceLimits, SandboxSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ROOT = Path("/sys/fs/cgroup")
+GROUP = "open-swe"
+CONTROLLERS = ("pids", "memory")
+UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class LimitsUnavailable(IsolationUnavailable):
+    """SANDBOX_RESOURCE_LIMITS=required but no writable cgroup (with the pids and memory controllers) is available."""
+
+
+class Mechanism(StrEnum):
+    CGROUP_V2 = "cgroup-v2"
+    CGROUP_V1 = "cgroup-v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Support:
+    """What this machine offers under one cgroup root: a mechanism and its hierarchies, or why there is none."""
+
+    mechanism: Mechanism | None
+    hierarchies: tuple[Path, ...] = ()
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """The limits one sandbox runs under, and where: one cgroup directory per hierarchy."""
+
+    mechanism: Mechanism
+    max_processes: int
+    max_memory_bytes: int
+    paths: tuple[Path, ...]
+
+
+@functools.cache
+def detect(root: Path = DEFAULT_ROOT) -> Support:
+    """Which cgroup layout is usable under `root` (looked up once per root; writes nothing)."""
+    if (root / "cgroup.controllers").is_file():
+        available = set((root / "cgroup.controllers").read_text().split())
+        missing = [c for c in CONTROLLERS if c not in available]
+        if missing:
+            return Support(None, problem=f"cgroup v2 at {root} lacks the {' and '.join(missing)} controller(s)")
+        return _writable(Mechanism.CGROUP_V2, (root,))
+    v1 = tuple(root / c for c in CONTROLLERS)
+    if all((h / "cgroup.procs").is_file() for h in v1):
+        return _writable(Mechanism.CGROUP_V1, v1)
+    if not root.is_dir():
+        return Support(None, problem=f"no cgroup filesystem at {root} (it does not exist)")
+    return Support(None, problem=f"no cgroup v2 with pids and memory, nor cgroup v1 pids/ and memory/, at {root}")
+
+
+def _writable(mechanism: Mechanism, hierarchies: tuple[Path, ...]) -> Support:
+    for h in hierarchies:
+        target = h / GROUP if (h / GROUP).is_dir() else h
+        if not os.access(target, os.W_OK):
+            problem = f"{target} is not writable (run as root, or delegate that cgroup to this user)"
+            return Support(None, problem=problem)
+    return Support(mechanism, hierarchies)
+
+
+def cgroup_name(sandbox_id: str) -> str:
+    """A directory name for the sandbox: readable, unique per call (two sandboxes never share a cgroup)."""
+    digest = hashlib.sha256(sandbox_id.encode()).hexdigest()[:8]
+    return f"{UNSAFE.sub('_', sandbox_id).strip('_.')[-48:]}-{digest}-{secrets.token_hex(3)}"
+
+
+def create(support: Support, sandbox_id: str, *, max_processes: int, max_memory_mb: int) -> Applied:
+    """Make the sandbox's cgroup(s) and write the limits. Raises OSError when the kernel refuses."""
+    assert support.mechanism is not None
+    v2, name = support.mechanism is Mechanism.CGROUP_V2, cgroup_name(sandbox_id)
+    paths = tuple(_parent(h, v2=v2) / name for h in support.hierarchies)
+    for parent in {path.parent for path in paths}:
+        prune(parent)
+    applied = Applied(support.mechanism, max_processes, max_memory_mb * 1024 * 1024, paths)
+    _make(applied)
+    return applied
+
+
+def _make(applied: Applied) -> None:
+    made: list[Path] = []
+    try:
+        for path in applied.paths:
+            path.mkdir()
+            made.append(path)
+        if applied.mechanism is Mechanism.CGROUP_V2:
+            (path,) = applied.paths
+            _write(path / "pids.max", applied.max_processes)
+            _write(path / "memory.max", applied.max_memory_bytes)
+            if (path / "memory.swap.max").exists():
+                _write(path / "memory.swap.max", 0)
+        else:
+            pids, memory = applied.paths
+            _write(pids / "pids.max", applied.max_processes)
+            _write(memory / "memory.limit_in_bytes", applied.max_memory_bytes)
+            if (memory / "memory.memsw.limit_in_bytes").exists():  # only with swap accounting on
+                _write(memory / "memory.memsw.limit_in_bytes", applied.max_memory_bytes)
+    except BaseException:
+        _remove_dirs(made)
+        raise
+
+
+def prune(parent: Path, *, older_than: float = 60.0) -> None:
+    """Remove sandboxes' cgroups left empty by a service that died without closing them (a busy one refuses)."""
+    now = time.time()
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False) and now - entry.stat().st_mtime > older_than:
+                os.rmdir(entry.path)
+                log.info("removed the stale empty cgroup %s", entry.path)
+        except OSError:
+            continue
+
+
+def _parent(hierarchy: Path, *, v2: bool) -> Path:
+    """`<hierarchy>/open-swe`, created if needed; on v2 with both controllers enabled for its children."""
+    parent = hierarchy / GROUP
+    if v2:
+        _enable(hierarchy)
+    parent.mkdir(exist_ok=True)
+    if v2:
+        _enable(parent)
+    return parent
+
+
+def _enable(path: Path) -> None:
+    enabled = set((path / "cgroup.subtree_control").read_text().split())
+    for controller in CONTROLLERS:
+        if controller not in enabled:
+            _write(path / "cgroup.subtree_control", f"+{controller}")
+
+
+def _write(path: Path, value: object) -> None:
+    with open(path, "w") as f:
+        f.write(str(value))
+
+
+def add(applied: Applied, pids: Iterable[int]) -> None:
+    """Move processes (parents before children) into the sandbox's cgroup(s), made again if pruned meanwhile."""
+    if not all(path.is_dir() for path in applied.paths):
+        _remove_dirs([path for path in applied.paths if path.is_dir()])
+        for path in applied.paths:
+            _parent(path.parent.parent, v2=applied.mechanism is Mechanism.CGROUP_V2)
+        _make(applied)
+    for pid in pids:
+        for path in applied.paths:
+            _write(path / "cgroup.procs", pid)
+
+
+def members(applied: Applied) -> set[int]:
+    found: set[int] = set()
+    for path in applied.paths:
+        try:
+            found.update(int(line) for line in (path / "cgroup.procs").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+def remove(applied: Applied, *, timeout: float = 5.0) -> None:
+    """Kill whatever is still in the cgroup (normally nothing: the runner cleans up), then remove it."""
+    deadline = time.monotonic() + timeout
+    while (left := members(applied)) and time.monotonic() < deadline:
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.01)
+    if left:
+        log.warning("cgroup %s still holds processes %s; left in place", applied.paths[0], sorted(left)[:10])
+        return
+    _remove_dirs(list(applied.paths))
+
+
+def _remove_dirs(paths: list[Path]) -> None:
+    """The sandbox's own directories; the shared open-swe/ stays (removing it would race other sandboxes' creation)."""
+    for path in paths:
+        try:
+            path.rmdir()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("cannot remove the cgroup %s: %s", path, exc.strerror or exc)
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants, parents first (a freshly started runner: bwrap, its init, the runner)."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop(0)
+        tree.append(current)
+        todo.extend(children.get(current, ()))
+    return tree
+
+
+def establish(settings: SandboxSettings, sandbox_id: str) -> Applied | None:
+    """The sandbox's cgroup per `settings.resource_limits`: created, or None (auto, nothing usable).
+
+    Raises LimitsUnavailable when they are required and cannot be had.
+    """
+    support = detect(settings.cgroup_root)
+    problem = support.problem
+    if support.mechanism is not None:
+        try:
+            applied = create(support, sandbox_id, max_processes=settings.max_processes,
+                             max_memory_mb=settings.max_memory_mb)
+        except OSError as exc:
+            problem = f"creating a cgroup under {support.hierarchies[0] / GROUP} failed: {exc.strerror or exc}"
+        else:
+            _once(logging.INFO, f"sandbox resource limits: {applied.mechanism} under {settings.cgroup_root}, "
+                                f"{settings.max_processes} processes and {settings.max_memory_mb} MiB per sandbox")
+            return applied
+    if settings.resource_limits is ResourceLimits.REQUIRED:
+        raise LimitsUnavailable(f"SANDBOX_RESOURCE_LIMITS=required but {problem}")
+    _once(logging.WARNING, f"sandbox resource limits: none (SANDBOX_RESOURCE_LIMITS=auto and {problem}); "
+                           "a runaway command can exhaust this machine")
+    return None
+
+
+def enter(applied: Applied, pid: int, *, required: bool) -> bool:
+    """Move a freshly started runner (and bwrap's processes around it) into the cgroup; False if that failed (auto)."""
+    try:
+        add(applied, process_tree(pid))
+    except OSError as exc:
+        problem = f"moving the sandbox's runner into {applied.paths[0]} failed: {exc.strerror or exc}"
+        if required:
+            raise LimitsUnavailable(f"SANDBOX_RESOURCE_LIMITS=required but {problem}") from None
+        log.warning("sandbox resource limits: none for this runner (%s)", problem)
+        return False
+    return True
+
+
+@functools.cache
+def _once(level: int, message: str) -> None:
+    log.log(level, message)
