@@ -10,6 +10,7 @@ import asyncio
 import weakref
 import re
 import shlex
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from sandbox.registry import create_provider, local_mode_override
 from sandbox.settings import BackendName, SandboxSettings
 
 _PROVIDERS: dict[str, SandboxProvider] = {}
+_CREATING = threading.Lock()
 _SANDBOXES: weakref.WeakKeyDictionary[Any, dict[str, Sandbox]] = weakref.WeakKeyDictionary()
 """provider -> {sandbox id: the sandbox acquired through it by this process}; dropped on release."""
 _URL = re.compile(r"^(https?://|git@|ssh://|git://|file://)")
@@ -51,7 +53,10 @@ def get_provider(backend: str, configurable: Mapping[str, Any] | None = None) ->
         return injected  # type: ignore[no-any-return]
     provider = _PROVIDERS.get(backend)
     if provider is None:
-        provider = _PROVIDERS[backend] = create_provider(backend)
+        with _CREATING:  # concurrent first runs (each in its own thread) must share one provider
+            provider = _PROVIDERS.get(backend)
+            if provider is None:
+                provider = _PROVIDERS[backend] = create_provider(backend)
     return provider
 
 

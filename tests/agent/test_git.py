@@ -82,3 +82,12 @@ async def test_a_local_path_with_a_remote_backend_is_refused_clearly(tmp_path: P
 
     with pytest.raises(SandboxError, match="only the local backend can use; give a git URL for the daytona backend"):
         await acquire_sandbox({"repo": str(tmp_path)}, {"configurable": {"sandbox_backend": "daytona", "thread_id": "x"}})
+
+
+async def test_concurrent_first_runs_share_one_provider(agent_env: None, runtime_cleanup: None) -> None:
+    import asyncio
+
+    from agent.runtime import provider_for
+
+    providers = await asyncio.gather(*(provider_for("local") for _ in range(8)))
+    assert len({id(p) for p in providers}) == 1
