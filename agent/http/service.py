@@ -92,10 +92,18 @@ class TaskService:
             raise HTTPException(404, NOT_FOUND)
         return lost_view(task_id, created, last_event_id=events[-1]["id"])
 
+    async def _with_live_values(self, thread: dict[str, Any]) -> dict[str, Any]:
+        """A busy thread's `values` are those of its last finished run: read the latest checkpoint instead."""
+        if thread.get("status") != "busy":
+            return thread
+        state = await self.client.threads.get_state(str(thread["thread_id"]))
+        return {**thread, "values": state.get("values") or thread.get("values") or {}}
+
     async def view(self, owner: str, task_id: str) -> TaskView:
         thread = await self._thread(owner, task_id)
         if thread is None:
             return await self._lost_view(owner, task_id)
+        thread = await self._with_live_values(thread)
         return task_view(thread, last_event_id=await self.log.last_id(task_id), failure=await self._failure(task_id, thread))
 
     async def _failure(self, task_id: str, thread: dict[str, Any]) -> str | None:
@@ -111,7 +119,8 @@ class TaskService:
             metadata={"owner": owner, "kind": TASK_KIND}, limit=limit, offset=offset,
             sort_by="created_at", sort_order="desc",
         )
-        return [task_view(t, last_event_id=await self.log.last_id(str(t["thread_id"]))) for t in threads]
+        return [task_view(await self._with_live_values(t), last_event_id=await self.log.last_id(str(t["thread_id"])))
+                for t in threads]
 
     # ------------------------------------------------------------------ create
 

