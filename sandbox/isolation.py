@@ -104,7 +104,7 @@ async def choose(settings: SandboxSettings, *, hidden: Sequence[Path] = ()) -> B
     if settings.isolation is Isolation.NONE:
         log.info("sandbox isolation: none (SANDBOX_ISOLATION=none)")
         return None
-    binary = find_bwrap(settings.bwrap_path)
+    binary = await asyncio.to_thread(find_bwrap, settings.bwrap_path)
     problem = f"bubblewrap ({settings.bwrap_path or 'bwrap'}) was not found; {INSTALL_HINT}" if binary is None else None
     if binary is not None and (why := await probe(binary)) is not None:
         problem = f"bubblewrap ({binary}) cannot create a sandbox on this machine: {why}"

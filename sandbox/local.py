@@ -201,8 +201,8 @@ class LocalProvider:
 
     async def _choose_isolation(self) -> Bwrap | None:
         if not self._isolation_chosen:
-            env_file = Path(".env").resolve()
-            self._isolation = await choose(self._settings, hidden=[env_file] if env_file.is_file() else [])
+            env_file = await asyncio.to_thread(_existing_env_file)
+            self._isolation = await choose(self._settings, hidden=[env_file] if env_file else [])
             self._isolation_chosen = True
         return self._isolation
 
@@ -224,7 +224,7 @@ class LocalProvider:
 
     async def acquire(self, thread_id: str, *, sandbox_id: str | None = None, project_path: str | None = None) -> Lease:
         check_thread_id(thread_id)
-        project = self._project(project_path)
+        project = await asyncio.to_thread(self._project, project_path)
         async with self._lock:
             sid = self.sandbox_id(thread_id)
             held = self._held.get(sid)
@@ -244,13 +244,13 @@ class LocalProvider:
 
     async def _in_place(self, thread_id: str, sid: str, project: Path, isolation: Bwrap | None) -> _Held:
         lock = PathLock(self._settings.state_dir, project)
-        lock.acquire(thread_id)
+        await asyncio.to_thread(lock.acquire, thread_id)
         try:
             writable = []
-            if isolation is not None and (project / ".git").is_file():  # itself a worktree: its git dir is elsewhere
+            if isolation is not None and await asyncio.to_thread((project / ".git").is_file):  # itself a worktree: its git dir is elsewhere
                 writable.append((await repository(project))[1])
-            sandbox = LocalSandbox(project, settings=self._settings, isolation=isolation, writable=writable,
-                                   sandbox_id=sid)
+            sandbox = await asyncio.to_thread(LocalSandbox, project, settings=self._settings, isolation=isolation,
+                                              writable=writable, sandbox_id=sid)
         except BaseException:
             lock.release()
             raise
@@ -261,7 +261,8 @@ class LocalProvider:
         dest = worktree_path(self._settings.state_dir, repo, thread_id)
         fresh = await add_worktree(repo, dest, f"agent/{thread_id}")
         # git inside the worktree writes to the main repository's git dir (objects, refs, index): keep it writable.
-        sandbox = LocalSandbox(dest, settings=self._settings, isolation=isolation, writable=[common], sandbox_id=sid)
+        sandbox = await asyncio.to_thread(LocalSandbox, dest, settings=self._settings, isolation=isolation,
+                                          writable=[common], sandbox_id=sid)
         return _Held(thread_id, sandbox, project, repo=repo), fresh
 
     async def release(self, sandbox_id: str, *, delete: bool | None = None) -> None:
@@ -287,3 +288,9 @@ class LocalProvider:
             held, self._held = list(self._held.values()), {}
             for entry in held:
                 await self._drop(entry, delete=False)
+
+
+def _existing_env_file() -> Path | None:
+    """The service's own `.env` (masked inside bubblewrap sandboxes), if there is one."""
+    env_file = Path(".env").resolve()
+    return env_file if env_file.is_file() else None

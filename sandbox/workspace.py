@@ -83,9 +83,9 @@ def worktree_path(state_dir: Path, repo: Path, thread_id: str) -> Path:
 
 async def add_worktree(repo: Path, dest: Path, branch: str) -> bool:
     """Check out `branch` (created from HEAD if new) at `dest`. False when the worktree was already there."""
-    if (dest / ".git").exists():
+    if await asyncio.to_thread((dest / ".git").exists):
         return False
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
     await git("worktree", "prune", cwd=repo)
     exists = bool(await git("branch", "--list", branch, cwd=repo))
     await git("worktree", "add", *([str(dest), branch] if exists else ["-b", branch, str(dest)]), cwd=repo)

@@ -1,6 +1,5 @@
 """The agent's own code never blocks the event loop: the whole flow runs under the same blockbuster check that
-`langgraph dev` enables (without --allow-blocking). The local provider's first acquire of a workspace is done before
-the check starts: its file locking is the sandbox layer's business, not the agent's."""
+`langgraph dev` enables (without --allow-blocking), the local provider's first acquire of the workspace included."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph_runtime_inmem.queue import _enable_blockbuster
 
 from agent.contract import TaskStatus
-from agent.runtime import get_provider
 from graphs.manager import build
 from tests.support.fixture_repo import FIXTURE_TASK, FixtureRepo, fix_bug_policy, run_fixture_tests
 from tests.support.scripted_openai import ScriptedOpenAI
@@ -23,7 +21,6 @@ async def test_the_flow_makes_no_blocking_calls(
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0000000")
         monkeypatch.setenv("MODEL", "scripted")
         graph = build().compile(checkpointer=InMemorySaver())
-        await get_provider("local").acquire("nb-1", project_path=str(fixture_repo.path))
         config = {"configurable": {"thread_id": "nb-1", "auto_approve": True}}
         blockbuster = _enable_blockbuster()
         try:
