@@ -34,6 +34,7 @@ SHELL_ONLY = frozenset(
     " source suspend test then time times trap type typeset ulimit umask unalias unset until wait while".split()
 )
 MARKER = "OPEN_SWE_COMMAND"
+KILL_SWEEPS = 50
 NONCE = os.urandom(4).hex()
 DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 """Python ignores these; commands must get them back at their default."""
@@ -120,9 +121,11 @@ def marked(job_id):
 def kill_tree(job):
     """SIGKILL the command's session, its descendants, and whatever carries its marker (setsid, double fork).
 
-    Twice: a process forking while we look gets caught the second time.
+    Repeated until a sweep finds nothing, then confirmed once more after a pause: a process that was forking while
+    we looked (slow on a loaded machine) is caught by a later sweep. Bounded, so a pathological case cannot hang us.
     """
-    for _ in range(2):
+    quiet = 0
+    for _ in range(KILL_SWEEPS):
         victims = {*descendants(job.pid), *marked(job.id)}
         try:
             os.killpg(job.pid, signal.SIGKILL)
@@ -133,6 +136,11 @@ def kill_tree(job):
                 os.kill(victim, signal.SIGKILL)
             except OSError:
                 pass
+        quiet = 0 if victims else quiet + 1
+        if quiet >= 2:
+            return
+        if quiet:
+            time.sleep(0.02)
 
 
 class Runner:
