@@ -80,7 +80,7 @@ async def task_events(websocket: WebSocket, task_id: str, after: Annotated[int, 
     try:
         owner = caller_identity(websocket)
         service = task_service(websocket)
-        await service.view(owner, task_id)
+        await service.check_owner(owner, task_id)
     except HTTPException as exc:
         await send({"type": "error", "status": exc.status_code, "detail": exc.detail})
         await websocket.close(code=4000 + exc.status_code, reason=str(exc.detail)[:120])

@@ -99,6 +99,11 @@ class TaskService:
         state = await self.client.threads.get_state(str(thread["thread_id"]))
         return {**thread, "values": state.get("values") or thread.get("values") or {}}
 
+    async def check_owner(self, owner: str, task_id: str) -> None:
+        """404 unless `task_id` is the owner's task (live or lost); cheaper than a full view."""
+        if await self._thread(owner, task_id) is None:
+            await self._lost_view(owner, task_id)
+
     async def view(self, owner: str, task_id: str) -> TaskView:
         thread = await self._thread(owner, task_id)
         if thread is None:
