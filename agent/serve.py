@@ -73,9 +73,9 @@ def serve(
     jobs: int = typer.Option(10, "--n-jobs-per-worker", min=1, help="Runs executed concurrently."),
     project_path: Path | None = typer.Option(None, help="Default repository in local mode (default: current directory)."),
     config: Path = typer.Option(Path("langgraph.json"), help="The langgraph.json to serve."),
-    strict_blocking: bool = typer.Option(
-        False, help="Fail runs that make blocking calls on the event loop (langgraph dev's blockbuster check); "
-        "off by default because the sandbox backends make short blocking calls (file and process setup)."),
+    allow_blocking: bool = typer.Option(
+        False, help="Let runs make blocking calls on the event loop (turns off langgraph dev's blockbuster check); "
+        "the project's own code never needs it, a custom tool or backend might."),
 ) -> None:
     """Start the LangGraph server with the task API on HOST:PORT."""
     if not config.exists():
@@ -88,7 +88,7 @@ def serve(
         typer.echo(line, err=True)
     command = [langgraph_binary(), "dev", "--no-browser", "--no-reload", "--host", host, "--port", str(port),
                "--n-jobs-per-worker", str(jobs), "--config", str(config)]
-    if not strict_blocking:
+    if allow_blocking:
         command.append("--allow-blocking")
     os.execve(command[0], command, env)
 
