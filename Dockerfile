@@ -1,5 +1,5 @@
 # Production image of the service: `langgraph dev`'s in-memory runtime with on-disk persistence, the task API,
-# and the local sandbox (bubblewrap) inside. Build: docker build -t open-swe . ; run: see docs/service.md.
+# and the local sandbox (bubblewrap) inside. Build: docker build -t open-swe . ; run: see README.md, "Docker".
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
