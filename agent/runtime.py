@@ -132,15 +132,20 @@ async def clone_on_host(url: str, thread_id: str) -> str:
 
 
 async def acquire_sandbox(
-    state: Mapping[str, Any], config: Mapping[str, Any] | None
+    state: Mapping[str, Any], config: Mapping[str, Any] | None, *, refresh: bool = False
 ) -> tuple[Sandbox, str, str | None]:
-    """The thread's sandbox (acquired on first use, cached after), its backend, and the project path used."""
+    """The thread's sandbox (acquired on first use, cached after), its backend, and the project path used.
+
+    `refresh=True` asks the provider again instead of trusting the cached sandbox (after a `SandboxGone`: a remote
+    sandbox deleted or stopped since its last use is started again or replaced, and a replacement is cloned)."""
     cfg = configurable_of(config)
     backend = state.get("sandbox_backend") or await asyncio.to_thread(backend_for, cfg)
     sandbox_id = state.get("sandbox_id")
     if sandbox_id and (backend in _PROVIDERS or cfg.get("sandbox_provider") is not None):
         held = _SANDBOXES.setdefault(get_provider(backend, cfg), {})
-        if sandbox_id in held:  # the common case: every step after the first
+        if refresh:
+            held.pop(sandbox_id, None)
+        elif sandbox_id in held:  # the common case: every step after the first
             return held[sandbox_id], backend, state.get("project_path")
     source = await asyncio.to_thread(resolve_repo, state.get("repo"))
     if source.local_path and backend != BackendName.LOCAL.value:

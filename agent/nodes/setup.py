@@ -16,7 +16,7 @@ from agent.git import prepare_workspace
 from agent.nodes.common import Run, failed, now
 from agent.runtime import acquire_sandbox
 from agent.state import AgentState, new_task_state
-from sandbox.base import Sandbox, SandboxError
+from sandbox.base import Sandbox, SandboxError, SandboxGone
 
 RULE_FILES = ("AGENTS.md", "CLAUDE.md")
 RULES_CHARS = 8000
@@ -54,8 +54,12 @@ async def ensure_workspace(state: AgentState, config: RunnableConfig) -> dict[st
     if state.get("sandbox_id") and state.get("base_commit") and state.get("branch"):
         return updates
     try:
-        sandbox, backend, project_path = await acquire_sandbox({**state, **updates}, config)
-        workspace = await prepare_workspace(sandbox, run.thread_id)
+        try:
+            sandbox, backend, project_path = await acquire_sandbox({**state, **updates}, config)
+            workspace = await prepare_workspace(sandbox, run.thread_id)
+        except SandboxGone:  # the cached remote sandbox expired or was deleted since the thread's last task
+            sandbox, backend, project_path = await acquire_sandbox({**state, **updates}, config, refresh=True)
+            workspace = await prepare_workspace(sandbox, run.thread_id)
         rules = await read_rules(sandbox)
     except Exception as exc:  # provider misconfiguration, clone failure, git error: the task fails, the run does not
         return {**updates, **failed(run, f"sandbox setup failed: {type(exc).__name__}: {exc}")}

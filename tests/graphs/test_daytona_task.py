@@ -157,3 +157,32 @@ async def test_a_local_path_is_refused_by_the_daytona_backend(
     assert not state.get("sandbox_id")
     assert not daytona_env.state.sandboxes, "no sandbox is created for a refused task"
     assert roles <= {"router"}, roles  # it fails at setup: no planning, no programming
+
+
+async def test_a_follow_up_task_survives_its_sandbox_being_deleted(
+    fixture_repo: FixtureRepo, git_url: str, daytona_env: DaytonaTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Daytona deletes an idle sandbox (DAYTONA_AUTO_STOP_MINUTES, then DAYTONA_AUTO_DELETE_MINUTES=0): the thread's
+    next task gets a new sandbox with the repository on the thread's branch, in the same process."""
+    with ScriptedOpenAI(fix_bug_policy) as model:
+        monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+        monkeypatch.setenv("MODEL", "scripted")
+        graph = build().compile(checkpointer=InMemorySaver())
+        config = {"configurable": {"thread_id": "dt-2", "auto_approve": True, "sandbox_backend": "daytona"}}
+        await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": git_url}, config)
+        first = dict((await graph.aget_state(config)).values)
+        assert first["status"] == TaskStatus.COMPLETED, first.get("reason")
+        daytona_env.vanish(first["sandbox_id"])
+        await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}]}, config)
+        state = dict((await graph.aget_state(config)).values)
+
+    assert state["status"] == TaskStatus.COMPLETED, state.get("reason")
+    assert state["sandbox_id"] != first["sandbox_id"] and daytona_env.sandbox(state["sandbox_id"]) is not None
+    assert state["base_commit"] == fixture_repo.base_commit  # a fresh clone: the first task's commits went with it
+    assert "+    return a + b" in state["diff"]
+    sandbox = (await get_provider("daytona").acquire("dt-2", sandbox_id=state["sandbox_id"])).sandbox
+    branch = await sandbox.exec("git rev-parse --abbrev-ref HEAD")
+    assert branch.output.strip() == "agent/dt-2", branch.output
+    tests = await sandbox.exec(TEST_COMMAND)
+    assert tests.ok and unittest_output_ok(tests.output), tests.output
