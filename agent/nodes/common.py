@@ -21,9 +21,10 @@ from agent.limits import check_limits
 from agent.models import chat_model_for
 from agent.runtime import acquire_sandbox, configurable_of, thread_id_of
 from agent.tools.base import Tool, ToolContext
+from agent.tools.executor import BatchResult, run_tool_calls
 from agent.state import ConversationUpdate, combine_updates, extend_conversation, replace
 from agent.usage import add_usage, measured
-from sandbox.base import Sandbox
+from sandbox.base import Sandbox, SandboxError
 from sandbox.secrets import redact
 
 
@@ -65,6 +66,23 @@ class Run:
 def failed(run: Run, reason: str, status: TaskStatus = TaskStatus.FAILED) -> dict[str, Any]:
     """The state update that ends a task; the `failed` event is emitted by the manager's finish node."""
     return {"status": status.value, "reason": redact(reason)}
+
+
+async def execute_tool_calls(run: Run, state: Mapping[str, Any], reply: AIMessage, tools: Sequence[Tool],
+                             conversation_key: str) -> tuple[BatchResult | None, dict[str, Any] | None]:
+    """Run `reply`'s tool calls in the thread's sandbox: `(batch, None)`, or `(None, update)` where `update` ends the
+    task because the sandbox is unavailable or vanished mid-task (the tool results still close the model's calls)."""
+    try:
+        sandbox = await run.sandbox(state)
+    except SandboxError as exc:
+        return None, failed(run, f"sandbox unavailable: {exc}")
+    batch = await run_tool_calls(reply, tools, run.tool_context(sandbox, state),
+                                 output_chars=run.settings.tool_output_chars, emit=run.emit)
+    if batch.sandbox_gone is not None:
+        reason = (f"the sandbox vanished mid-task ({batch.sandbox_gone}); work not yet in the task's diff is lost: "
+                  "send a follow-up message to continue on a fresh sandbox")
+        return None, {**failed(run, reason), conversation_key: batch.messages}
+    return batch, None
 
 
 def is_over(state: Mapping[str, Any]) -> bool:

@@ -14,7 +14,7 @@ from agent.contract import TERMINAL_STATUSES, EventType, TaskStatus, event
 from agent.limits import total_tokens
 from agent.git import commit_all, diff_against
 from agent.models import ModelNotConfigured, check_all_roles
-from agent.nodes.common import Run, failed, invoke_model, now
+from agent.nodes.common import Run, failed, invoke_model, is_over, now
 from agent.nodes.setup import task_from_messages
 from agent.runtime import release_after_task
 from agent.prompts import plan_text, system_prompt
@@ -136,8 +136,9 @@ async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
             updates["diff"] = await diff_against(sandbox, state["base_commit"])
             await release_after_task(state, config)
         except SandboxError as exc:
-            updates.update(failed(run, f"could not finalize the branch: {exc}"))
-            status = TaskStatus.FAILED
+            if not is_over(state):  # a task that already ended keeps its own reason: it says what went wrong first
+                updates.update(failed(run, f"could not finalize the branch: {exc}"))
+                status = TaskStatus.FAILED
     if status in (TaskStatus.FAILED, TaskStatus.LIMIT_REACHED, TaskStatus.REJECTED, TaskStatus.CANCELLED):
         reason = updates.get("reason") or state.get("reason", "")
         run.emit(event(EventType.FAILED, status=str(status), reason=reason))

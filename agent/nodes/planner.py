@@ -11,11 +11,10 @@ from langgraph.types import interrupt
 from agent.config import Role
 from agent.contract import EventType, PlanItem, TaskStatus, event
 from agent.git import porcelain, revert_new_changes
-from agent.nodes.common import Run, act, failed, invoke_model, last_ai, now, resumed_pause
+from agent.nodes.common import Run, act, failed, invoke_model, last_ai, execute_tool_calls, now, resumed_pause
 from agent.prompts import system_prompt
 from agent.state import AgentState
 from agent.tools import PLANNER_TOOLS
-from agent.tools.executor import run_tool_calls
 from agent.tools.workflow import SESSION_PLAN, make_plan
 from sandbox.base import SandboxError
 
@@ -59,11 +58,12 @@ async def planner_tools(state: AgentState, config: RunnableConfig) -> dict[str, 
     conversation = list(state.get("planner_messages") or [])
     reply = last_ai(conversation)
     assert reply is not None
-    sandbox = await run.sandbox(state)
     allowed = (SESSION_PLAN,) if int(state.get("planner_steps") or 0) > run.settings.planner_max_exploration_steps \
         else PLANNER_TOOLS
-    batch = await run_tool_calls(reply, allowed, run.tool_context(sandbox, state),
-                                 output_chars=run.settings.tool_output_chars, emit=run.emit)
+    batch, ended = await execute_tool_calls(run, state, reply, allowed, "planner_messages")
+    if ended is not None:
+        return ended
+    assert batch is not None
     updates: dict[str, Any] = {"planner_messages": batch.messages}
     if "notes" in batch.updates:
         updates["notes"] = batch.updates["notes"]

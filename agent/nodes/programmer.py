@@ -12,11 +12,10 @@ from agent.config import Role
 from agent.context import head_tail
 from agent.contract import EventType, PlanItem, TaskStatus, event
 from agent.git import commit_all, diff_against
-from agent.nodes.common import Run, act, failed, invoke_model, last_ai, now, resumed_pause
+from agent.nodes.common import Run, act, failed, invoke_model, last_ai, execute_tool_calls, now, resumed_pause
 from agent.prompts import system_prompt
 from agent.state import AgentState, Commit
 from agent.tools import PROGRAMMER_TOOLS
-from agent.tools.executor import run_tool_calls
 from agent.tools.workflow import current_item, make_plan
 from sandbox.base import SandboxError
 
@@ -67,12 +66,11 @@ async def programmer_tools(state: AgentState, config: RunnableConfig) -> dict[st
     conversation = list(state.get("programmer_messages") or [])
     reply = last_ai(conversation)
     assert reply is not None
-    try:
-        sandbox = await run.sandbox(state)
-    except SandboxError as exc:
-        return failed(run, f"sandbox unavailable: {exc}")
-    batch = await run_tool_calls(reply, PROGRAMMER_TOOLS, run.tool_context(sandbox, state),
-                                 output_chars=run.settings.tool_output_chars, emit=run.emit)
+    batch, ended = await execute_tool_calls(run, state, reply, PROGRAMMER_TOOLS, "programmer_messages")
+    if ended is not None:
+        return ended
+    assert batch is not None
+    sandbox = await run.sandbox(state)  # the thread's cached handle: commits go where the tools ran
     added: list[Any] = list(batch.messages)
     ok_calls = sum(1 for m in batch.messages if m.status == "success")
     streak = batch.failures if ok_calls else int(state.get("failure_streak") or 0) + batch.failures

@@ -11,11 +11,10 @@ from agent.config import Role
 from agent.context import head_tail
 from agent.contract import EventType, TaskStatus, event
 from agent.git import diff_against
-from agent.nodes.common import Run, act, failed, invoke_model, last_ai
+from agent.nodes.common import Run, act, failed, invoke_model, last_ai, execute_tool_calls
 from agent.prompts import plan_text, system_prompt
 from agent.state import AgentState, replace
 from agent.tools import REVIEWER_TOOLS
-from agent.tools.executor import run_tool_calls
 from agent.tools.workflow import ACCEPT_REVIEW, REQUEST_CHANGES
 from sandbox.base import SandboxError
 
@@ -72,12 +71,10 @@ async def reviewer_tools(state: AgentState, config: RunnableConfig) -> dict[str,
     conversation = list(state.get("reviewer_messages") or [])
     reply = last_ai(conversation)
     assert reply is not None
-    try:
-        sandbox = await run.sandbox(state)
-    except SandboxError as exc:
-        return failed(run, f"sandbox unavailable: {exc}")
-    batch = await run_tool_calls(reply, REVIEWER_TOOLS, run.tool_context(sandbox, state),
-                                 output_chars=run.settings.tool_output_chars, emit=run.emit)
+    batch, ended = await execute_tool_calls(run, state, reply, REVIEWER_TOOLS, "reviewer_messages")
+    if ended is not None:
+        return ended
+    assert batch is not None
     updates: dict[str, Any] = {"reviewer_messages": batch.messages, "idle_replies": 0}
     for key in ("plan", "notes", "review_verdict", "review_feedback", "summary"):
         if key in batch.updates:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from agent.context import head_tail
 from agent.contract import EventType, event
 from agent.tools.base import Tool, ToolContext, ToolError
-from sandbox.base import SandboxError
+from sandbox.base import SandboxError, SandboxGone
 from sandbox.secrets import redact
 
 EVENT_OUTPUT_CHARS = 4000
@@ -29,6 +29,8 @@ class BatchResult:
     wrote_files: bool = False
     failures: int = 0
     """Failed calls at the end of the batch (reset by any success): feeds the programmer's failure streak."""
+    sandbox_gone: str | None = None
+    """Why the sandbox vanished mid-batch (deleted or expired): no later call can succeed, so the batch stopped."""
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -48,6 +50,8 @@ async def _run_one(tool: Tool, raw_args: Any, ctx: ToolContext) -> tuple[bool, s
         return True, await tool.run(ctx, args)
     except ToolError as exc:
         return False, str(exc)
+    except SandboxGone:
+        raise
     except SandboxError as exc:
         return False, f"{tool.name} failed: {exc}"
     except Exception as exc:  # a tool bug must not end the task; the model sees what happened
@@ -76,11 +80,17 @@ async def run_tool_calls(
         call_id, name = call.get("id") or "", call["name"]
         emit(event(EventType.TOOL_CALL, tool=name, args=call.get("args") or {}, call_id=call_id))
         tool = by_name.get(name)
-        if tool is None:
+        if result.sandbox_gone is not None:
+            ok, text = False, f"{name} not run: the sandbox is gone"
+        elif tool is None:
             ok, text = False, f"unknown tool {name!r}; available tools: {', '.join(sorted(by_name))}"
         else:
             ctx = make_context(call_id, result.updates)
-            ok, text = await _run_one(tool, call.get("args"), ctx)
+            try:
+                ok, text = await _run_one(tool, call.get("args"), ctx)
+            except SandboxGone as exc:
+                result.sandbox_gone = str(exc)
+                ok, text = False, f"{name} failed: {exc}"
             result.wrote_files |= ok and tool.writes_files
         text = head_tail(redact(text), output_chars)
         emit(event(EventType.TOOL_RESULT, call_id=call_id, ok=ok, output=head_tail(text, EVENT_OUTPUT_CHARS)))

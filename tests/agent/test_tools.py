@@ -14,6 +14,7 @@ from agent.config import AgentSettings
 from agent.tools import PROGRAMMER_TOOLS
 from agent.tools.base import ToolContext
 from agent.tools.executor import run_tool_calls
+from sandbox.base import SandboxGone
 from sandbox.local import LocalSandbox
 from sandbox.settings import SandboxSettings
 
@@ -199,3 +200,32 @@ async def test_install_dependencies_gets_the_longer_timeout(sandbox: LocalSandbo
     assert not ok and text.startswith("[timed out]")
     ok, text, _ = await call(sandbox, "install_dependencies", {"command": "sleep 1; echo done"}, settings=settings)
     assert ok and "done" in text
+
+
+class _VanishedSandbox:
+    """The local sandbox as seen after its remote twin was deleted: every operation raises SandboxGone."""
+
+    def __init__(self, inner: LocalSandbox) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        async def gone(*_: Any, **__: Any) -> Any:
+            raise SandboxGone(f"sandbox {self._inner.id} is gone (deleted behind our back)")
+        return gone
+
+
+async def test_a_vanished_sandbox_stops_the_batch_and_is_reported(sandbox: LocalSandbox) -> None:
+    reply = AIMessage("", tool_calls=[{"name": "view", "args": {"path": "a.py"}, "id": f"c{i}", "type": "tool_call"}
+                                      for i in range(3)])
+    settings = AgentSettings(MODEL="m")
+    gone = _VanishedSandbox(sandbox)
+    result = await run_tool_calls(reply, PROGRAMMER_TOOLS, lambda cid, upd: ToolContext(gone, settings, {}, cid),
+                                  output_chars=1000, emit=lambda _: None)
+    assert result.sandbox_gone is not None and "is gone" in result.sandbox_gone
+    assert [m.tool_call_id for m in result.messages] == ["c0", "c1", "c2"], "every call still gets its result"
+    assert all(m.status == "error" for m in result.messages)
+    assert [str(m.content) for m in result.messages[1:]] == ["view not run: the sandbox is gone"] * 2

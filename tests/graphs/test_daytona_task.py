@@ -21,7 +21,7 @@ from tests.daytona.conftest import daytona_server  # noqa: F401 - the test serve
 from tests.daytona_server.server import API_KEY, DaytonaTestServer
 from tests.support.fixture_repo import FIXTURE_TASK, TEST_COMMAND, FixtureRepo, fix_bug_policy, unittest_output_ok
 from tests.support.net import free_port, wait_for_port
-from tests.support.scripted_openai import ScriptedOpenAI
+from tests.support.scripted_openai import ChatRequest, Reply, ScriptedOpenAI
 
 OPENAI_KEY = "sk-test-daytona-task-0123456789"
 DAYTONA_VARIABLES = ("DAYTONA_API_KEY", "DAYTONA_API_URL", "DAYTONA_TARGET", "DAYTONA_SNAPSHOT", "DAYTONA_OS_USER",
@@ -186,3 +186,39 @@ async def test_a_follow_up_task_survives_its_sandbox_being_deleted(
     assert branch.output.strip() == "agent/dt-2", branch.output
     tests = await sandbox.exec(TEST_COMMAND)
     assert tests.ok and unittest_output_ok(tests.output), tests.output
+
+
+async def test_a_sandbox_vanishing_mid_task_ends_the_task_at_once_with_a_clear_reason(
+    fixture_repo: FixtureRepo, git_url: str, daytona_env: DaytonaTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted while the programmer works (e.g. idle past its auto-stop during a long human wait): the task ends on the
+    first tool call that meets the gone sandbox, saying so, instead of the model retrying tools that cannot succeed;
+    a follow-up message then continues on a fresh sandbox."""
+    vanished: list[str] = []
+
+    def deleting_policy(request: ChatRequest) -> Reply:
+        if request.role == "programmer" and not vanished:
+            vanished.extend(daytona_env.state.sandboxes)
+            for sandbox_id in vanished:
+                daytona_env.vanish(sandbox_id)
+        return fix_bug_policy(request)
+
+    with ScriptedOpenAI(deleting_policy) as model:
+        monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+        monkeypatch.setenv("MODEL", "scripted")
+        graph = build().compile(checkpointer=InMemorySaver())
+        config = {"configurable": {"thread_id": "dt-3", "auto_approve": True, "sandbox_backend": "daytona"}}
+        await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": git_url}, config)
+        ended = dict((await graph.aget_state(config)).values)
+        programmer_calls = len(model.requests_for("programmer"))
+        await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}]}, config)
+        resumed = dict((await graph.aget_state(config)).values)
+
+    assert vanished == [ended["sandbox_id"]]
+    assert ended["status"] == TaskStatus.FAILED
+    assert "sandbox vanished mid-task" in ended["reason"] and "follow-up" in ended["reason"], ended["reason"]
+    assert "\n" not in ended["reason"]
+    assert programmer_calls == 1, "the task ended on the first tool batch that met the gone sandbox"
+    assert resumed["status"] == TaskStatus.COMPLETED, resumed.get("reason")
+    assert resumed["sandbox_id"] != ended["sandbox_id"] and "+    return a + b" in resumed["diff"]
