@@ -12,7 +12,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agent.contract import TaskStatus
 from graphs.manager import build
 from tests.support.fixture_repo import FIXTURE_TASK, FixtureRepo, fix_bug_policy, run_fixture_tests, unittest_output_ok
-from tests.support.scripted_openai import ScriptedOpenAI
+from tests.support.scripted_openai import model_endpoint
 
 SECRET = "sk-test-secret-0123456789"
 
@@ -27,10 +27,7 @@ async def test_scripted_agent_fixes_the_bug_through_chat_openai(
     repo = fixture_repo.path
     (repo / ".env").write_text(f"OPENAI_API_KEY={SECRET}\n")  # untracked, not ignored: must never be committed
     assert not run_fixture_tests(repo).passed
-    with ScriptedOpenAI(fix_bug_policy) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-        monkeypatch.setenv("MODEL", "scripted-model")
+    with model_endpoint(fix_bug_policy, monkeypatch, api_key=SECRET, model="scripted-model") as server:
         graph = build().compile(checkpointer=InMemorySaver())
         config = {"configurable": {"thread_id": "e2e-1", "auto_approve": True, "sandbox_backend": "local"}}
         events = []
@@ -84,10 +81,7 @@ async def test_one_scripted_server_serves_concurrent_tasks(
     from tests.support.fixture_repo import create_fixture_repo
 
     repos = [create_fixture_repo(tmp_path / f"repo{i}") for i in range(4)]
-    with ScriptedOpenAI(fix_bug_policy) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-        monkeypatch.setenv("MODEL", "scripted-model")
+    with model_endpoint(fix_bug_policy, monkeypatch, api_key=SECRET, model="scripted-model") as server:
         graph = build().compile(checkpointer=InMemorySaver())
 
         async def run(i: int) -> dict:

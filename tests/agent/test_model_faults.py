@@ -10,7 +10,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agent.contract import TaskStatus
 from graphs.manager import build
 from tests.support.fixture_repo import FIXTURE_TASK, FixtureRepo, fix_bug_policy, run_fixture_tests
-from tests.support.scripted_openai import ChatRequest, Reply, ScriptedOpenAI
+from tests.support.scripted_openai import ChatRequest, Reply, ScriptedOpenAI, use_model_endpoint
 
 NUDGE_START = "You replied without calling a tool"
 
@@ -32,9 +32,7 @@ def faulty_programmer(request: ChatRequest) -> Reply:
 
 
 async def run(server: ScriptedOpenAI, repo: str, monkeypatch: pytest.MonkeyPatch, **configurable) -> dict:
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key-000000")
-    monkeypatch.setenv("MODEL", "scripted")
+    use_model_endpoint(server, monkeypatch, api_key="sk-test-key-000000")
     graph = build().compile(checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "faults", "auto_approve": True, "sandbox_backend": "local", **configurable}}
     await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": repo}, config)

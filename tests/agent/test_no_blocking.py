@@ -10,16 +10,13 @@ from langgraph_runtime_inmem.queue import _enable_blockbuster
 from agent.contract import TaskStatus
 from graphs.manager import build
 from tests.support.fixture_repo import FIXTURE_TASK, FixtureRepo, fix_bug_policy, run_fixture_tests
-from tests.support.scripted_openai import ScriptedOpenAI
+from tests.support.scripted_openai import model_endpoint
 
 
 async def test_the_flow_makes_no_blocking_calls(
     fixture_repo: FixtureRepo, agent_env: None, runtime_cleanup: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with ScriptedOpenAI(fix_bug_policy) as server:
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0000000")
-        monkeypatch.setenv("MODEL", "scripted")
+    with model_endpoint(fix_bug_policy, monkeypatch, api_key="sk-test-0000000", model="scripted") as server:
         graph = build().compile(checkpointer=InMemorySaver())
         config = {"configurable": {"thread_id": "nb-1", "auto_approve": True}}
         blockbuster = _enable_blockbuster()

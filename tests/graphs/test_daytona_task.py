@@ -21,7 +21,7 @@ from tests.daytona.conftest import daytona_server  # noqa: F401 - the test serve
 from tests.daytona_server.server import API_KEY, DaytonaTestServer
 from tests.support.fixture_repo import FIXTURE_TASK, TEST_COMMAND, FixtureRepo, fix_bug_policy, unittest_output_ok
 from tests.support.net import free_port, wait_for_port
-from tests.support.scripted_openai import ChatRequest, Reply, ScriptedOpenAI
+from tests.support.scripted_openai import ChatRequest, Reply, model_endpoint
 
 OPENAI_KEY = "sk-test-daytona-task-0123456789"
 DAYTONA_VARIABLES = ("DAYTONA_API_KEY", "DAYTONA_API_URL", "DAYTONA_TARGET", "DAYTONA_SNAPSHOT", "DAYTONA_OS_USER",
@@ -75,10 +75,7 @@ async def test_a_full_task_runs_on_the_daytona_backend(
     fixture_repo: FixtureRepo, git_url: str, daytona_env: DaytonaTestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     host_status_before = _git(fixture_repo.path, "status", "--porcelain")
-    with ScriptedOpenAI(fix_bug_policy) as model:
-        monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-        monkeypatch.setenv("MODEL", "scripted")
+    with model_endpoint(fix_bug_policy, monkeypatch, api_key=OPENAI_KEY, model="scripted") as model:
         graph = build().compile(checkpointer=InMemorySaver())
         config = {"configurable": {"thread_id": "dt-1", "auto_approve": True, "sandbox_backend": "daytona"}}
         await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}],
@@ -140,10 +137,7 @@ async def test_a_full_task_runs_on_the_daytona_backend(
 async def test_a_local_path_is_refused_by_the_daytona_backend(
     fixture_repo: FixtureRepo, daytona_env: DaytonaTestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with ScriptedOpenAI(fix_bug_policy) as model:
-        monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-        monkeypatch.setenv("MODEL", "scripted")
+    with model_endpoint(fix_bug_policy, monkeypatch, api_key=OPENAI_KEY, model="scripted") as model:
         graph = build().compile(checkpointer=InMemorySaver())
         config = {"configurable": {"thread_id": "dt-local", "auto_approve": True, "sandbox_backend": "daytona"}}
         await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}],
@@ -164,10 +158,7 @@ async def test_a_follow_up_task_survives_its_sandbox_being_deleted(
 ) -> None:
     """Daytona deletes an idle sandbox (DAYTONA_AUTO_STOP_MINUTES, then DAYTONA_AUTO_DELETE_MINUTES=0): the thread's
     next task gets a new sandbox with the repository on the thread's branch, in the same process."""
-    with ScriptedOpenAI(fix_bug_policy) as model:
-        monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-        monkeypatch.setenv("MODEL", "scripted")
+    with model_endpoint(fix_bug_policy, monkeypatch, api_key=OPENAI_KEY, model="scripted") as model:
         graph = build().compile(checkpointer=InMemorySaver())
         config = {"configurable": {"thread_id": "dt-2", "auto_approve": True, "sandbox_backend": "daytona"}}
         await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": git_url}, config)
@@ -203,10 +194,7 @@ async def test_a_sandbox_vanishing_mid_task_ends_the_task_at_once_with_a_clear_r
                 daytona_env.vanish(sandbox_id)
         return fix_bug_policy(request)
 
-    with ScriptedOpenAI(deleting_policy) as model:
-        monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-        monkeypatch.setenv("MODEL", "scripted")
+    with model_endpoint(deleting_policy, monkeypatch, api_key=OPENAI_KEY, model="scripted") as model:
         graph = build().compile(checkpointer=InMemorySaver())
         config = {"configurable": {"thread_id": "dt-3", "auto_approve": True, "sandbox_backend": "daytona"}}
         await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": git_url}, config)

@@ -33,9 +33,10 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 _ROLE = re.compile(r"\[open-swe:([a-z_]+)\]")
 _IDS = itertools.count(1)
@@ -340,3 +341,26 @@ def main() -> None:  # pragma: no cover - manual use: python -m tests.support.sc
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+class _SetsEnv(Protocol):
+    """The part of pytest.MonkeyPatch used here (test support does not import pytest)."""
+
+    def setenv(self, name: str, value: str) -> None: ...
+
+
+def use_model_endpoint(server: ScriptedOpenAI, env: _SetsEnv, *, api_key: str = "sk-test-0000000",
+                       model: str = "scripted") -> None:
+    """Point the agent's model settings (OPENAI_BASE_URL, OPENAI_API_KEY, MODEL) at `server`, e.g. with monkeypatch."""
+    env.setenv("OPENAI_BASE_URL", server.base_url)
+    env.setenv("OPENAI_API_KEY", api_key)
+    env.setenv("MODEL", model)
+
+
+@contextmanager
+def model_endpoint(policy: Policy, env: _SetsEnv, *, api_key: str = "sk-test-0000000",
+                   model: str = "scripted") -> Iterator[ScriptedOpenAI]:
+    """Serve `policy` on loopback for the block, with the agent's model settings pointing at it."""
+    with ScriptedOpenAI(policy) as server:
+        use_model_endpoint(server, env, api_key=api_key, model=model)
+        yield server
