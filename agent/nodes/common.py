@@ -68,10 +68,13 @@ def failed(run: Run, reason: str, status: TaskStatus = TaskStatus.FAILED) -> dic
     return {"status": status.value, "reason": redact(reason)}
 
 
-async def execute_tool_calls(run: Run, state: Mapping[str, Any], reply: AIMessage, tools: Sequence[Tool],
+async def execute_tool_calls(run: Run, state: Mapping[str, Any], tools: Sequence[Tool],
                              conversation_key: str) -> tuple[BatchResult | None, dict[str, Any] | None]:
-    """Run `reply`'s tool calls in the thread's sandbox: `(batch, None)`, or `(None, update)` where `update` ends the
-    task because the sandbox is unavailable or vanished mid-task (the tool results still close the model's calls)."""
+    """Run the tool calls of the last model reply in `state[conversation_key]` in the thread's sandbox: `(batch, None)`,
+    or `(None, update)` where `update` ends the task because the sandbox is unavailable or vanished mid-task (the tool
+    results still close the model's calls)."""
+    reply = last_ai(list(state.get(conversation_key) or []))
+    assert reply is not None, f"no model reply in {conversation_key}"
     try:
         sandbox = await run.sandbox(state)
     except SandboxError as exc:

@@ -55,12 +55,9 @@ async def planner_agent(state: AgentState, config: RunnableConfig) -> dict[str, 
 
 async def planner_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     run = Run.of(config)
-    conversation = list(state.get("planner_messages") or [])
-    reply = last_ai(conversation)
-    assert reply is not None
     allowed = (SESSION_PLAN,) if int(state.get("planner_steps") or 0) > run.settings.planner_max_exploration_steps \
         else PLANNER_TOOLS
-    batch, ended = await execute_tool_calls(run, state, reply, allowed, "planner_messages")
+    batch, ended = await execute_tool_calls(run, state, allowed, "planner_messages")
     if ended is not None:
         return ended
     assert batch is not None

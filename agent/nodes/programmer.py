@@ -63,14 +63,13 @@ async def _commit(run: Run, state: AgentState, sandbox: Any, message: str, commi
 
 async def programmer_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     run = Run.of(config)
-    conversation = list(state.get("programmer_messages") or [])
-    reply = last_ai(conversation)
-    assert reply is not None
-    batch, ended = await execute_tool_calls(run, state, reply, PROGRAMMER_TOOLS, "programmer_messages")
+    batch, ended = await execute_tool_calls(run, state, PROGRAMMER_TOOLS, "programmer_messages")
     if ended is not None:
         return ended
     assert batch is not None
     sandbox = await run.sandbox(state)  # the thread's cached handle: commits go where the tools ran
+    reply = last_ai(list(state.get("programmer_messages") or []))
+    assert reply is not None
     added: list[Any] = list(batch.messages)
     ok_calls = sum(1 for m in batch.messages if m.status == "success")
     streak = batch.failures if ok_calls else int(state.get("failure_streak") or 0) + batch.failures

@@ -68,10 +68,7 @@ def _verdict(run: Run, state: AgentState, updates: dict[str, Any]) -> dict[str, 
 
 async def reviewer_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     run = Run.of(config)
-    conversation = list(state.get("reviewer_messages") or [])
-    reply = last_ai(conversation)
-    assert reply is not None
-    batch, ended = await execute_tool_calls(run, state, reply, REVIEWER_TOOLS, "reviewer_messages")
+    batch, ended = await execute_tool_calls(run, state, REVIEWER_TOOLS, "reviewer_messages")
     if ended is not None:
         return ended
     assert batch is not None
