@@ -197,12 +197,13 @@ class RemoteWorkspace:
         return FileInfo(self._relative(absolute), FileKind.FILE, int(size), _float(modified))
 
     async def upload(self, files: Mapping[str, bytes]) -> None:
-        targets = {self._absolute(path): bytes(data) for path, data in files.items()}
-        for absolute, path in zip(targets, files, strict=True):
+        shown = {self._absolute(path): path for path in files}  # two spellings of one file: the last one wins
+        for absolute, path in shown.items():
             if absolute == self._root:
                 raise NotAFile(f"{path!r} is a directory, not a file")
-        if targets:
-            await self._upload(targets, dict(zip(targets, files, strict=True)), stat_last=False)
+        if shown:
+            await self._upload({absolute: bytes(files[path]) for absolute, path in shown.items()}, shown,
+                               stat_last=False)
 
     async def _upload(self, targets: dict[str, bytes], shown: dict[str, str], *, stat_last: bool) -> str:
         """One execute when the content fits in a command, else a bulk upload to staging plus one execute."""

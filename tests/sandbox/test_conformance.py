@@ -243,6 +243,11 @@ async def test_search_bad_regex_is_an_error(sandbox: Sandbox) -> None:
 # ---------------------------------------------------------------- upload / download
 
 
+async def test_upload_of_two_spellings_of_one_path_keeps_the_last(sandbox: Sandbox) -> None:
+    await sandbox.upload({"same.txt": b"first\n", "./same.txt": b"second\n"})
+    assert await sandbox.download("same.txt") == b"second\n"
+
+
 async def test_upload_and_download(sandbox: Sandbox) -> None:
     files = {"up/one.txt": b"one\n", "up/two/three.bin": bytes(range(256)), "top.txt": "tøp".encode()}
     await sandbox.upload(files)
