@@ -32,7 +32,7 @@ from sandbox.base import (
     SearchResult,
 )
 from sandbox.output import cap_text, decode, omitted_marker
-from sandbox.secrets import command_env
+from sandbox.secrets import refuse_credentials
 from sandbox.settings import SandboxSettings
 
 BINARY_SNIFF = 8192
@@ -122,10 +122,7 @@ class RemoteWorkspace:
         env: Mapping[str, str] | None = None,
         on_output: OutputCallback | None = None,
     ) -> ExecResult:
-        try:  # the same refusal as the local backend: credentials never enter a sandbox
-            extra = {k: v for k, v in command_env(env, allowlist=()).items() if env and k in env}
-        except ValueError as exc:
-            raise SandboxError(str(exc)) from None
+        extra = refuse_credentials(env)  # as on the local backend: credentials never enter a sandbox
         limit = timeout or self._settings.exec_timeout
         workdir = self._absolute(cwd or ".")
         script = scripts.exec_script(

@@ -101,10 +101,7 @@ class LocalSandbox:
         await asyncio.to_thread(limits.enter, self._limits, runner_pid, required=required)
 
     def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
-        try:
-            return command_env(extra, allowlist=self._settings.env_allowlist, home=self._home)
-        except ValueError as exc:
-            raise SandboxError(str(exc)) from None
+        return command_env(extra, allowlist=self._settings.env_allowlist, home=self._home)
 
     async def exec(
         self,

@@ -14,6 +14,8 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 
+from sandbox.base import SandboxError
+
 DEFAULT_ENV_ALLOWLIST: tuple[str, ...] = ("PATH", "HOME", "LANG", "LC_ALL", "TERM", "TZ", "USER")
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -22,8 +24,20 @@ _MIN_SECRET_LEN = 8
 REDACTED = "[REDACTED]"
 
 
+class CredentialRefused(SandboxError, ValueError):
+    """A caller tried to pass a credential-like variable into a sandbox."""
+
+
 def looks_secret(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
+
+
+def refuse_credentials(extra: Mapping[str, str] | None) -> dict[str, str] | None:
+    """`extra` as a dict (None when empty), after refusing any credential-like name in it."""
+    for name in extra or {}:
+        if looks_secret(name):
+            raise CredentialRefused(f"refusing to pass {name!r} into a sandbox: it looks like a credential")
+    return dict(extra) if extra else None
 
 
 def command_env(
@@ -38,10 +52,7 @@ def command_env(
     env.setdefault("LANG", "C.UTF-8")
     if home is not None:
         env["HOME"] = home
-    for name, value in (extra or {}).items():
-        if looks_secret(name):
-            raise ValueError(f"refusing to pass {name!r} into a sandbox: it looks like a credential")
-        env[name] = value
+    env.update(refuse_credentials(extra) or {})
     return env
 
 
