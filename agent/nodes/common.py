@@ -125,9 +125,11 @@ async def invoke_model(
     conversation: list[AnyMessage],
     tools: Sequence[Tool] = (),
     usage_role: str | None = None,
+    within_task: bool = True,
 ) -> ModelTurn:
-    """One model call under the task's limits and prompt budget. Never raises for model or limit failures."""
-    limit = check_limits(state, run.settings)
+    """One model call under the task's limits (unless `within_task` is False: the router, which runs between tasks)
+    and the prompt budget. Never raises for model or limit failures."""
+    limit = check_limits(state, run.settings) if within_task else None
     if limit is not None:
         return ModelTurn(None, failed(run, limit.reason, TaskStatus.LIMIT_REACHED), conversation)
     settings = run.settings

@@ -65,8 +65,8 @@ async def route_message(state: AgentState, config: RunnableConfig) -> dict[str, 
     if not message.strip():
         return {**failed(run, "the last user message is empty"), "route": "end"}
     prompt = [HumanMessage(f"{_context(state)}\n\nThe user's message:\n{message}")]
-    turn = await invoke_model(run, {**state, "steps": 0, "started_at": 0}, Role.ROUTER, conversation=prompt,
-                              system=system_prompt("router", state), tools=ROUTER_TOOLS)
+    turn = await invoke_model(run, state, Role.ROUTER, conversation=prompt, system=system_prompt("router", state),
+                              tools=ROUTER_TOOLS, within_task=False)
     usage = {"usage": turn.updates["usage"]} if "usage" in turn.updates else {}
     if turn.reply is None:
         run.emit(event(EventType.FAILED, status=TaskStatus.FAILED.value, reason=turn.updates.get("reason", "")))

@@ -63,3 +63,13 @@ async def test_the_exploration_cap_forces_a_plan(fixture_repo: FixtureRepo, prov
     planner_calls = [r for r in d.model.requests if r.role == "planner"]
     assert len(planner_calls) == 4
     assert planner_calls[-1].tool_names == ["session_plan"]
+
+
+async def test_a_thread_that_hit_the_token_limit_can_start_a_new_task(fixture_repo: FixtureRepo, provider) -> None:
+    """The token limit is per task: the router's call for the thread's next message is not charged the old task's tokens."""
+    d = driver(fix_bug_policy, provider, auto_approve=True, max_total_tokens=1500)
+    first = await d.send(repo=str(fixture_repo.path))
+    assert first["status"] == TaskStatus.LIMIT_REACHED
+    d.events.clear()
+    await d.send("Start over: fix calc.add so that the tests pass.")
+    assert "task_started" in [e["event"] for e in d.events], d.events[-1]
