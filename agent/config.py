@@ -87,10 +87,15 @@ def settings_for(configurable: Mapping[str, Any] | None, base: AgentSettings | N
     updates = {k: cfg[k] for k in (*OVERRIDABLE, *MODEL_KEYS) if cfg.get(k) not in (None, "")}
     if not updates:
         return base
-    return base.model_validate({**base.model_dump(), **updates})
+    key = (id(base), tuple(sorted((k, repr(v)) for k, v in updates.items())))
+    hit = _OVERRIDDEN.get(key)
+    if hit is None or hit[0] is not base:  # validating re-reads the environment and .env: once per distinct override
+        hit = _OVERRIDDEN[key] = (base, base.model_validate({**base.model_dump(), **updates}))
+    return hit[1]
 
 
 _SETTINGS: list[AgentSettings] = []
+_OVERRIDDEN: dict[tuple[Any, ...], tuple[AgentSettings, AgentSettings]] = {}
 
 
 def _cached_settings() -> AgentSettings:
@@ -109,3 +114,4 @@ async def load_settings() -> AgentSettings:
 
 def reset_settings_cache() -> None:
     _SETTINGS.clear()
+    _OVERRIDDEN.clear()

@@ -67,7 +67,7 @@ def chat_model_for(settings: AgentSettings, role: Role | str, configurable: Mapp
     if model is not None:
         return model
     key = (settings.model_for(role), settings.openai_base_url, settings.temperature, settings.model_max_retries,
-           settings.openai_api_key.get_secret_value() if settings.openai_api_key else None)
+           settings.model_timeout, settings.openai_api_key.get_secret_value() if settings.openai_api_key else None)
     cached = _CACHE.get(key)
     if cached is None:
         cached = _CACHE[key] = build_chat_model(settings, role)

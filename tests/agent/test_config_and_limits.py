@@ -85,3 +85,19 @@ def test_empty_variables_mean_unset(agent_env: None, monkeypatch: pytest.MonkeyP
     assert s.model is None and s.openai_api_key is None
     with pytest.raises(ModelNotConfigured):
         check_all_roles(s, {})
+
+
+def test_run_overrides_are_validated_once_per_distinct_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = AgentSettings(MODEL="m")
+    first = settings_for({"max_steps": 12}, base)
+    monkeypatch.setenv("PROMPT_TOKEN_BUDGET", "1234")  # not re-read: the environment is read when settings are built
+    again = settings_for({"max_steps": 12}, base)
+    assert again is first and first.max_steps == 12 and again.prompt_token_budget == base.prompt_token_budget
+    assert settings_for({"max_steps": 13}, base).max_steps == 13
+
+
+def test_chat_models_differing_only_in_timeout_are_not_shared() -> None:
+    quick = AgentSettings(MODEL="m", OPENAI_API_KEY=SecretStr("sk-x"), MODEL_TIMEOUT=5)
+    slow = AgentSettings(MODEL="m", OPENAI_API_KEY=SecretStr("sk-x"), MODEL_TIMEOUT=500)
+    assert chat_model_for(quick, Role.ROUTER, {}) is not chat_model_for(slow, Role.ROUTER, {})
+    assert chat_model_for(quick, Role.ROUTER, {}) is chat_model_for(quick, Role.ROUTER, {})
