@@ -25,6 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from sandbox.base import IsolationUnavailable
+from sandbox.runner_main import descendants
 from sandbox.settings import ResourceLimits, SandboxSettings
 
 log = logging.getLogger(__name__)
@@ -220,21 +221,7 @@ def _remove_dirs(paths: list[Path]) -> None:
 
 def process_tree(pid: int) -> list[int]:
     """`pid` and its descendants, parents first (a freshly started runner: bwrap, its init, the runner)."""
-    children: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(name))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop(0)
-        tree.append(current)
-        todo.extend(children.get(current, ()))
-    return tree
+    return [pid, *descendants(pid)]
 
 
 def establish(settings: SandboxSettings, sandbox_id: str) -> Applied | None:

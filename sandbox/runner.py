@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import signal
-import struct
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -22,13 +21,13 @@ from pathlib import Path
 
 from sandbox.base import BackendError, ExecResult, OutputCallback, SandboxError
 from sandbox.output import OutputCap
+from sandbox.runner_main import EXIT, HEADER, OUT, READY, REQUEST
 from sandbox.secrets import redact
 
 log = logging.getLogger(__name__)
 
 SOURCE = (Path(__file__).with_name("runner_main.py")).read_text()
-HEADER = struct.Struct(">BII")
-READY, OUT, EXIT, GONE = 0, 1, 2, -1
+GONE = -1
 HOST_GRACE = 5.0
 """Seconds past a command's timeout before the host stops trusting the runner to report it."""
 START_TIMEOUT = 15.0
@@ -136,7 +135,7 @@ class Runner:
     def _send(self, proc: asyncio.subprocess.Process, request: dict[str, object]) -> None:
         assert proc.stdin is not None
         body = json.dumps(request).encode()
-        proc.stdin.write(struct.pack(">I", len(body)) + body)
+        proc.stdin.write(REQUEST.pack(len(body)) + body)
 
     async def run(
         self,
