@@ -16,6 +16,8 @@ from pathlib import Path
 import typer
 
 from agent.http.readiness import model_check
+from agent.http.settings import ServiceSettings
+from sandbox.settings import SandboxSettings
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
@@ -43,11 +45,15 @@ def langgraph_binary() -> str:
 
 
 def server_env(project_path: Path | None) -> dict[str, str]:
+    """The server's environment: local mode unless the environment or `.env` says otherwise, with the resolved
+    mode and project path written out (an environment variable would otherwise shadow the value in `.env`)."""
     env = dict(os.environ)
     env.update(TELEMETRY_OFF)
-    env.setdefault("OPEN_SWE_LOCAL_MODE", "true")
-    if env["OPEN_SWE_LOCAL_MODE"].lower() in ("1", "true", "yes", "on"):
-        env.setdefault("OPEN_SWE_LOCAL_PROJECT_PATH", str(project_path or Path.cwd()))
+    sandbox = SandboxSettings()  # the environment and .env, as the server reads them
+    local = sandbox.local_mode if "local_mode" in sandbox.model_fields_set else True
+    env["OPEN_SWE_LOCAL_MODE"] = "true" if local else "false"
+    if local:
+        env["OPEN_SWE_LOCAL_PROJECT_PATH"] = str(project_path or sandbox.project_path or Path.cwd())
     return env
 
 
@@ -57,12 +63,13 @@ def banner(env: dict[str, str], host: str, port: int) -> list[str]:
     lines.append(f"mode: {'local sandbox on ' + env.get('OPEN_SWE_LOCAL_PROJECT_PATH', '') if local else 'daytona sandboxes'}")
     model = model_check()
     lines.append(("model: " + model.detail) if model.ok else f"WARNING: {model.detail}. The server starts; tasks fail until it is set.")
-    if env.get("AUTH_DISABLED", "").lower() in ("1", "true", "yes", "on"):
+    service = ServiceSettings()  # the environment and .env, as the server reads them
+    if service.auth_disabled:
         lines.append("WARNING: AUTH_DISABLED=true: no authentication, every caller is 'local'. Never expose this server.")
-    elif not env.get("API_KEYS") and not env.get("API_KEYS_FILE"):
+    elif not service.api_keys and not service.api_keys_file:
         lines.append("WARNING: no API keys (API_KEYS / API_KEYS_FILE): every request gets 401. Create one with "
                      "`python -m agent.http.apikeys new NAME` or set AUTH_DISABLED=true for local use.")
-    lines.append(f"coordination: {'redis' if env.get('REDIS_URL') else 'in process (set REDIS_URL to share it)'}")
+    lines.append(f"coordination: {'redis' if service.redis_url else 'in process (set REDIS_URL to share it)'}")
     return lines
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 from dataclasses import dataclass
 
 import httpx
 
 from coordination.store import CoordinationStore
+from sandbox.daytona_settings import DaytonaSettings
 from sandbox.settings import BackendName, Isolation, SandboxSettings
 
 @dataclass(frozen=True)
@@ -40,9 +40,10 @@ async def sandbox_check(settings: SandboxSettings) -> Check:
             return Check(False, "SANDBOX_ISOLATION=bwrap but bubblewrap (bwrap) is not installed")
         isolation = "bwrap" if bwrap and settings.isolation != Isolation.NONE else "none"
         return Check(True, f"local sandbox (isolation: {isolation})")
-    if not os.environ.get("DAYTONA_API_KEY"):
+    daytona = await asyncio.to_thread(DaytonaSettings)  # the environment and .env, as the backend reads them
+    if daytona.api_key is None:
         return Check(False, "daytona backend selected but DAYTONA_API_KEY is not set (or set OPEN_SWE_LOCAL_MODE=true)")
-    url = os.environ.get("DAYTONA_API_URL", "https://app.daytona.io/api")
+    url = daytona.api_url or "https://app.daytona.io/api"
     try:
         async with httpx.AsyncClient(timeout=3.0) as client:
             await client.get(url)

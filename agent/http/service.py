@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from agent.http.ratelimit import TaskRateLimiter
 from agent.http.relay import STREAM_MODES, RunRelay
 from agent.http.service_metrics import REQUESTS_REFUSED, TASKS_CREATED, TaskStates
 from agent.http.view import LOST, QUEUED, links, lost_view, pending_input, task_view
+from sandbox.settings import SandboxSettings
 
 logger = logging.getLogger("open_swe.service.tasks")
 
@@ -157,7 +157,9 @@ class TaskService:
         return TaskCreated(id=task_id, status=QUEUED, created=True, links=links(task_id))
 
     async def _resolve_repo(self, repo: str | None) -> str:
-        repo = repo or os.environ.get("OPEN_SWE_LOCAL_PROJECT_PATH") or None
+        if not repo:  # the default project, from the environment or .env
+            default = (await asyncio.to_thread(SandboxSettings)).project_path
+            repo = str(default) if default else None
         if repo is None:
             raise HTTPException(422, "repo is required: give a local path or a git URL (no OPEN_SWE_LOCAL_PROJECT_PATH default is set)")
         if not repo.startswith("/"):

@@ -44,3 +44,20 @@ def test_banner_names_the_model_and_the_auth_mode(monkeypatch, tmp_path):
     text = "\n".join(banner(server_env(None), "127.0.0.1", 2024))
     assert "model gpt-4.1" in text and "AUTH_DISABLED=true" in text
     assert "sk-not-printed-123456" not in text
+
+
+def test_settings_in_dotenv_are_honoured_by_the_run_command(monkeypatch, tmp_path):
+    """`.env` counts like the environment: sandbox mode, project path, API keys and Redis are not overridden or missed."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("OPEN_SWE_LOCAL_MODE", "OPEN_SWE_LOCAL_PROJECT_PATH", "API_KEYS", "API_KEYS_FILE", "AUTH_DISABLED",
+                 "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".env").write_text("OPEN_SWE_LOCAL_MODE=false\nAPI_KEYS=alice:" + "0" * 64 + "\n"
+                                   "REDIS_URL=redis://127.0.0.1:6399/0\n")
+    env = server_env(None)
+    assert env["OPEN_SWE_LOCAL_MODE"] == "false" and "OPEN_SWE_LOCAL_PROJECT_PATH" not in env
+    text = "\n".join(banner(env, "127.0.0.1", 2024))
+    assert "daytona sandboxes" in text and "no API keys" not in text and "coordination: redis" in text
+    (tmp_path / ".env").write_text(f"OPEN_SWE_LOCAL_PROJECT_PATH={tmp_path / 'repo'}\n")
+    env = server_env(None)
+    assert env["OPEN_SWE_LOCAL_MODE"] == "true" and env["OPEN_SWE_LOCAL_PROJECT_PATH"] == str(tmp_path / "repo")
