@@ -1,6 +1,6 @@
 # Production image of the service: `langgraph dev`'s in-memory runtime with on-disk persistence, the task API,
 # and the local sandbox (bubblewrap) inside. Build: docker build -t open-swe . ; run: see README.md, "Docker".
-FROM python:3.11-slim
+FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -27,7 +27,9 @@ from agent.models import ModelNotConfigured, check_all_roles
 from agent.prompts import plan_text
 from agent.runtime import close_providers
 
-app = typer.Typer(help="open-swe: a coding agent that plans, edits, tests and reviews in a sandbox.", add_completion=False)
+app = typer.Typer(
+    help="open-swe: a coding agent that plans, edits, tests and reviews in a sandbox.", add_completion=False
+)
 console = Console(highlight=False)
 
 
@@ -42,8 +44,10 @@ def render(event: dict[str, Any]) -> None:
     if kind == "task_started":
         console.print(f"[bold]task[/bold] {event.get('task', '')}")
     elif kind in ("plan_proposed", "plan_approved"):
-        console.print(f"[bold]{'plan' if kind == 'plan_proposed' else 'plan approved'}[/bold]\n"
-                      f"{plan_text(event.get('plan') or [])}")
+        console.print(
+            f"[bold]{'plan' if kind == 'plan_proposed' else 'plan approved'}[/bold]\n"
+            f"{plan_text(event.get('plan') or [])}"
+        )
     elif kind == "item_started":
         console.print(f"[bold cyan]> item {event['index'] + 1}[/bold cyan] {event.get('description', '')}")
     elif kind == "item_completed":
@@ -59,7 +63,9 @@ def render(event: dict[str, Any]) -> None:
     elif kind == "diff_updated":
         console.print(f"  [blue]commit[/blue] {str(event.get('commit', ''))[:10]} {event.get('message', '')}")
     elif kind == "review":
-        console.print(f"[bold]review[/bold] {event.get('verdict')}: {event.get('summary') or event.get('feedback', '')}")
+        console.print(
+            f"[bold]review[/bold] {event.get('verdict')}: {event.get('summary') or event.get('feedback', '')}"
+        )
     elif kind == "question_asked":
         console.print(f"[bold yellow]question[/bold yellow] {event.get('question')}")
 
@@ -68,8 +74,13 @@ def ask_approval(request: dict[str, Any]) -> dict[str, Any]:
     if request.get("error"):
         console.print(f"[red]{request['error']}[/red]")
     console.print(f"[bold]Proposed plan[/bold]\n{plan_text(request.get('plan') or [])}")
-    choice = Prompt.ask("Approve? [a]ccept / [e]dit / [r]espond with feedback / [i]gnore", console=console,
-                        choices=["a", "e", "r", "i"], default="a", show_choices=False)
+    choice = Prompt.ask(
+        "Approve? [a]ccept / [e]dit / [r]espond with feedback / [i]gnore",
+        console=console,
+        choices=["a", "e", "r", "i"],
+        default="a",
+        show_choices=False,
+    )
     if choice == "e":
         console.print("Enter the new plan, one step per line; an empty line ends it.")
         steps = []
@@ -82,15 +93,21 @@ def ask_approval(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def ask_answer(request: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "answer", "message": Prompt.ask(f"[yellow]{request.get('question')}[/yellow]\nanswer",
-                                                    console=console)}
+    return {
+        "type": "answer",
+        "message": Prompt.ask(f"[yellow]{request.get('question')}[/yellow]\nanswer", console=console),
+    }
 
 
 async def run_task(task: str, repo: Path, *, auto_approve: bool, model: str | None, thread_id: str) -> int:
     from graphs.manager import build
 
-    configurable: dict[str, Any] = {"thread_id": thread_id, "sandbox_backend": "local", "x-local-mode": True,
-                                    "auto_approve": auto_approve}
+    configurable: dict[str, Any] = {
+        "thread_id": thread_id,
+        "sandbox_backend": "local",
+        "x-local-mode": True,
+        "auto_approve": auto_approve,
+    }
     if model:
         configurable["model"] = model
     try:
@@ -109,8 +126,9 @@ async def run_task(task: str, repo: Path, *, auto_approve: bool, model: str | No
             if not snapshot.interrupts:
                 break
             request = snapshot.interrupts[0].value
-            payload = Command(resume=ask_approval(request) if request.get("type") == "plan_approval"
-                              else ask_answer(request))
+            payload = Command(
+                resume=ask_approval(request) if request.get("type") == "plan_approval" else ask_answer(request)
+            )
     finally:
         await close_providers()
     state = snapshot.values
@@ -118,8 +136,10 @@ async def run_task(task: str, repo: Path, *, auto_approve: bool, model: str | No
     if state.get("diff"):
         console.print(Syntax(state["diff"], "diff", theme="ansi_dark", background_color="default"))
     usage = (state.get("usage") or {}).get("total", {})
-    console.print(f"[bold]status[/bold] {status}  [bold]branch[/bold] {state.get('branch', '-')}  "
-                  f"[bold]commits[/bold] {len(state.get('commits') or [])}  [bold]tokens[/bold] {usage.get('total_tokens', 0)}")
+    console.print(
+        f"[bold]status[/bold] {status}  [bold]branch[/bold] {state.get('branch', '-')}  "
+        f"[bold]commits[/bold] {len(state.get('commits') or [])}  [bold]tokens[/bold] {usage.get('total_tokens', 0)}"
+    )
     console.print(f"[bold]summary[/bold] {state.get('summary') or state.get('reason', '')}")
     return 0 if status in (TaskStatus.COMPLETED, TaskStatus.ANSWERED) else 1
 
@@ -133,8 +153,11 @@ def run(
     thread_id: Annotated[str | None, typer.Option(help="Thread id; the branch is agent/<thread_id>.")] = None,
 ) -> None:
     """Run a task on a local repository, start to finish."""
-    code = asyncio.run(run_task(task, repo, auto_approve=auto_approve, model=model,
-                                thread_id=thread_id or f"cli-{uuid.uuid4().hex[:8]}"))
+    code = asyncio.run(
+        run_task(
+            task, repo, auto_approve=auto_approve, model=model, thread_id=thread_id or f"cli-{uuid.uuid4().hex[:8]}"
+        )
+    )
     raise typer.Exit(code)
 
 

@@ -136,15 +136,15 @@ async def compact(
     if cut <= 0:
         return Compaction(list(messages), None)
     older, recent = messages[:cut], messages[cut:]
-    reply = await model.ainvoke(
-        [SystemMessage(SUMMARIZE_INSTRUCTIONS), HumanMessage(render_for_summary(older))]
-    )
+    reply = await model.ainvoke([SystemMessage(SUMMARIZE_INSTRUCTIONS), HumanMessage(render_for_summary(older))])
     text = reply.content if isinstance(reply.content, str) else str(reply.content)
     summary = HumanMessage(SUMMARY_PREFIX + (text.strip() or "(no summary returned)"))
     return Compaction([summary, *recent], reply if isinstance(reply, AIMessage) else None)
 
 
-def fit_to_budget(messages: list[AnyMessage], budget: int, tools: list[dict[str, Any]] | None = None) -> list[AnyMessage]:
+def fit_to_budget(
+    messages: list[AnyMessage], budget: int, tools: list[dict[str, Any]] | None = None
+) -> list[AnyMessage]:
     """Trim the longest message contents (never removing messages) until the prompt fits `budget` tokens."""
     out = list(messages)
     for _ in range(64):

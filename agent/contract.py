@@ -29,8 +29,14 @@ class TaskStatus(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset(
-    {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.LIMIT_REACHED, TaskStatus.REJECTED,
-     TaskStatus.CANCELLED, TaskStatus.ANSWERED}
+    {
+        TaskStatus.COMPLETED,
+        TaskStatus.FAILED,
+        TaskStatus.LIMIT_REACHED,
+        TaskStatus.REJECTED,
+        TaskStatus.CANCELLED,
+        TaskStatus.ANSWERED,
+    }
 )
 
 

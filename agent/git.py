@@ -14,10 +14,29 @@ from sandbox.base import Sandbox, SandboxError
 
 GIT = "git -c safe.directory='*' -c user.name=open-swe -c user.email=open-swe@localhost -c commit.gpgsign=false"
 EXCLUDED = (
-    "**/.env", "**/.env.local", "**/.env.*.local", "**/.env.production", "**/.env.development",
-    "**/__pycache__/**", "**/*.pyc", "**/*.pyo", "**/node_modules/**", "**/dist/**", "**/build/**",
-    "**/*.egg-info/**", "**/.pytest_cache/**", "**/.mypy_cache/**", "**/.ruff_cache/**", "**/.venv/**",
-    "**/.tox/**", "**/target/**", "**/.coverage", "**/coverage/**", "**/*.o", "**/*.so", "**/*.class",
+    "**/.env",
+    "**/.env.local",
+    "**/.env.*.local",
+    "**/.env.production",
+    "**/.env.development",
+    "**/__pycache__/**",
+    "**/*.pyc",
+    "**/*.pyo",
+    "**/node_modules/**",
+    "**/dist/**",
+    "**/build/**",
+    "**/*.egg-info/**",
+    "**/.pytest_cache/**",
+    "**/.mypy_cache/**",
+    "**/.ruff_cache/**",
+    "**/.venv/**",
+    "**/.tox/**",
+    "**/target/**",
+    "**/.coverage",
+    "**/coverage/**",
+    "**/*.o",
+    "**/*.so",
+    "**/*.class",
 )
 _PATHSPEC = " ".join(shlex.quote(f":(exclude,glob){p}") for p in EXCLUDED)
 
@@ -57,8 +76,9 @@ async def prepare_workspace(sandbox: Sandbox, thread_id: str) -> Workspace:
     if current != branch:
         exists = (await sandbox.exec(f"{GIT} rev-parse --verify -q refs/heads/{shlex.quote(branch)}", timeout=60)).ok
         flag = "" if exists else "-c "
-        await git(sandbox, f"switch -q {flag}{shlex.quote(branch)}" if has_head
-                  else f"checkout -q -b {shlex.quote(branch)}")
+        await git(
+            sandbox, f"switch -q {flag}{shlex.quote(branch)}" if has_head else f"checkout -q -b {shlex.quote(branch)}"
+        )
     snapshot = await commit_all(sandbox, "open-swe: snapshot of changes present before the task")
     if not has_head and snapshot is None:
         await git(sandbox, "commit -q --allow-empty -m 'open-swe: empty base'")

@@ -66,8 +66,14 @@ def chat_model_for(settings: AgentSettings, role: Role | str, configurable: Mapp
     model = injected_model(configurable, role)
     if model is not None:
         return model
-    key = (settings.model_for(role), settings.openai_base_url, settings.temperature, settings.model_max_retries,
-           settings.model_timeout, settings.openai_api_key.get_secret_value() if settings.openai_api_key else None)
+    key = (
+        settings.model_for(role),
+        settings.openai_base_url,
+        settings.temperature,
+        settings.model_max_retries,
+        settings.model_timeout,
+        settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
+    )
     cached = _CACHE.get(key)
     if cached is None:
         cached = _CACHE[key] = build_chat_model(settings, role)

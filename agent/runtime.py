@@ -7,10 +7,10 @@ Tests and the CLI may hand a ready provider to a run with the configurable `sand
 from __future__ import annotations
 
 import asyncio
-import weakref
 import re
 import shlex
 import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,8 +122,13 @@ async def clone_on_host(url: str, thread_id: str) -> str:
     if exists:
         return str(target)
     proc = await asyncio.create_subprocess_exec(
-        "git", "clone", "--quiet", url, str(target),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        "git",
+        "clone",
+        "--quiet",
+        url,
+        str(target),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await proc.communicate()
     if proc.returncode:
@@ -149,8 +154,10 @@ async def acquire_sandbox(
             return held[sandbox_id], backend, state.get("project_path")
     source = await asyncio.to_thread(resolve_repo, state.get("repo"))
     if source.local_path and backend != BackendName.LOCAL.value:
-        raise SandboxError(f"repo {state.get('repo')!r} is a local path, which only the local backend can use; "
-                           f"give a git URL for the {backend} backend")
+        raise SandboxError(
+            f"repo {state.get('repo')!r} is a local path, which only the local backend can use; "
+            f"give a git URL for the {backend} backend"
+        )
     provider = await provider_for(backend, cfg)
     held = _SANDBOXES.setdefault(provider, {})
     project_path = state.get("project_path") or source.local_path

@@ -40,7 +40,9 @@ def langgraph_binary() -> str:
         return str(beside_python)
     found = shutil.which("langgraph")
     if found is None:
-        raise typer.BadParameter("the `langgraph` CLI is not installed: run `make setup` (uv sync installs langgraph-cli[inmem])")
+        raise typer.BadParameter(
+            "the `langgraph` CLI is not installed: run `make setup` (uv sync installs langgraph-cli[inmem])"
+        )
     return found
 
 
@@ -60,15 +62,25 @@ def server_env(project_path: Path | None) -> dict[str, str]:
 def banner(env: dict[str, str], host: str, port: int) -> list[str]:
     lines = [f"open-swe service: http://{host}:{port}  (task API: /tasks, docs: /docs, LangGraph API beside it)"]
     local = env["OPEN_SWE_LOCAL_MODE"].lower() in ("1", "true", "yes", "on")
-    lines.append(f"mode: {'local sandbox on ' + env.get('OPEN_SWE_LOCAL_PROJECT_PATH', '') if local else 'daytona sandboxes'}")
+    lines.append(
+        f"mode: {'local sandbox on ' + env.get('OPEN_SWE_LOCAL_PROJECT_PATH', '') if local else 'daytona sandboxes'}"
+    )
     model = model_check()
-    lines.append(("model: " + model.detail) if model.ok else f"WARNING: {model.detail}. The server starts; tasks fail until it is set.")
+    lines.append(
+        ("model: " + model.detail)
+        if model.ok
+        else f"WARNING: {model.detail}. The server starts; tasks fail until it is set."
+    )
     service = ServiceSettings()  # the environment and .env, as the server reads them
     if service.auth_disabled:
-        lines.append("WARNING: AUTH_DISABLED=true: no authentication, every caller is 'local'. Never expose this server.")
+        lines.append(
+            "WARNING: AUTH_DISABLED=true: no authentication, every caller is 'local'. Never expose this server."
+        )
     elif not service.api_keys and not service.api_keys_file:
-        lines.append("WARNING: no API keys (API_KEYS / API_KEYS_FILE): every request gets 401. Create one with "
-                     "`python -m agent.http.apikeys new NAME` or set AUTH_DISABLED=true for local use.")
+        lines.append(
+            "WARNING: no API keys (API_KEYS / API_KEYS_FILE): every request gets 401. Create one with "
+            "`python -m agent.http.apikeys new NAME` or set AUTH_DISABLED=true for local use."
+        )
     lines.append(f"coordination: {'redis' if service.redis_url else 'in process (set REDIS_URL to share it)'}")
     return lines
 
@@ -78,23 +90,41 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind (0.0.0.0 in a container)."),
     port: int = typer.Option(2024, help="Port; refused if already in use."),
     jobs: int = typer.Option(10, "--n-jobs-per-worker", min=1, help="Runs executed concurrently."),
-    project_path: Path | None = typer.Option(None, help="Default repository in local mode (default: current directory)."),
+    project_path: Path | None = typer.Option(
+        None, help="Default repository in local mode (default: current directory)."
+    ),
     config: Path = typer.Option(Path("langgraph.json"), help="The langgraph.json to serve."),
     allow_blocking: bool = typer.Option(
-        False, help="Let runs make blocking calls on the event loop (turns off langgraph dev's blockbuster check); "
-        "the project's own code never needs it, a custom tool or backend might."),
+        False,
+        help="Let runs make blocking calls on the event loop (turns off langgraph dev's blockbuster check); "
+        "the project's own code never needs it, a custom tool or backend might.",
+    ),
 ) -> None:
     """Start the LangGraph server with the task API on HOST:PORT."""
     if not config.exists():
         raise typer.BadParameter(f"{config} not found: run from the repository root or pass --config")
     if not port_is_free(host, port):
-        typer.echo(f"error: port {port} is already in use; stop what uses it or pass --port (make dev PORT=...)", err=True)
+        typer.echo(
+            f"error: port {port} is already in use; stop what uses it or pass --port (make dev PORT=...)", err=True
+        )
         raise typer.Exit(1)
     env = server_env(project_path)
     for line in banner(env, host, port):
         typer.echo(line, err=True)
-    command = [langgraph_binary(), "dev", "--no-browser", "--no-reload", "--host", host, "--port", str(port),
-               "--n-jobs-per-worker", str(jobs), "--config", str(config)]
+    command = [
+        langgraph_binary(),
+        "dev",
+        "--no-browser",
+        "--no-reload",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--n-jobs-per-worker",
+        str(jobs),
+        "--config",
+        str(config),
+    ]
     if allow_blocking:
         command.append("--allow-blocking")
     os.execve(command[0], command, env)

@@ -26,18 +26,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage  # noqa: E402
-from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.config import AgentSettings  # noqa: E402
-from agent.context import head_tail  # noqa: E402
-from agent.prompts import system_prompt  # noqa: E402
-from agent.tools import PROGRAMMER_TOOLS  # noqa: E402
-from graphs.manager import build  # noqa: E402
-from sandbox.local import LocalProvider  # noqa: E402
-from sandbox.settings import SandboxSettings  # noqa: E402
-from tests.support.fake_chat import FakeChatModel  # noqa: E402
-from tests.support.scripted_openai import ChatRequest, Reply  # noqa: E402
+from agent.config import AgentSettings
+from agent.context import head_tail
+from agent.prompts import system_prompt
+from agent.tools import PROGRAMMER_TOOLS
+from graphs.manager import build
+from sandbox.local import LocalProvider
+from sandbox.settings import SandboxSettings
+from tests.support.fake_chat import FakeChatModel
+from tests.support.scripted_openai import ChatRequest, Reply
 
 STEPS = 60
 LONG_STEPS = 60
@@ -86,11 +86,21 @@ def make_repo(root: Path) -> Path:
     return repo
 
 
-async def graph_run(provider: LocalProvider, repo: Path, policy: Any, thread: str, **overrides: Any) -> tuple[float, Any]:
+async def graph_run(
+    provider: LocalProvider, repo: Path, policy: Any, thread: str, **overrides: Any
+) -> tuple[float, Any]:
     model = FakeChatModel(policy=policy)
     graph = build().compile(checkpointer=InMemorySaver())
-    config = {"configurable": {"thread_id": thread, "chat_model": model, "sandbox_provider": provider,
-                               "auto_approve": True, **overrides}, "recursion_limit": 100_000}
+    config = {
+        "configurable": {
+            "thread_id": thread,
+            "chat_model": model,
+            "sandbox_provider": provider,
+            "auto_approve": True,
+            **overrides,
+        },
+        "recursion_limit": 100_000,
+    }
     start = time.perf_counter()
     await graph.ainvoke({"messages": [{"role": "user", "content": "benchmark"}], "repo": str(repo)}, config)
     elapsed = time.perf_counter() - start
@@ -99,13 +109,16 @@ async def graph_run(provider: LocalProvider, repo: Path, policy: Any, thread: st
     return elapsed, model
 
 
-async def bare_loop(sandbox: Any, steps: int, command: str, output_chars: int,
-                    stamps: list[float] | None = None) -> tuple[float, list[int]]:
+async def bare_loop(
+    sandbox: Any, steps: int, command: str, output_chars: int, stamps: list[float] | None = None
+) -> tuple[float, list[int]]:
     """The minimal agent: model call + sandbox exec, full history each time, no graph, no limits, no events."""
     model = FakeChatModel(policy=repeat_policy(command, steps, stamps))
     bound = model.bind_tools([t.schema() for t in PROGRAMMER_TOOLS])
-    messages: list[BaseMessage] = [SystemMessage(system_prompt("programmer", {"task": "benchmark", "plan": []})),
-                                   HumanMessage("Work on plan item 1: run the command repeatedly")]
+    messages: list[BaseMessage] = [
+        SystemMessage(system_prompt("programmer", {"task": "benchmark", "plan": []})),
+        HumanMessage("Work on plan item 1: run the command repeatedly"),
+    ]
     start = time.perf_counter()
     for _ in range(steps):
         reply = await bound.ainvoke(messages)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandbox.isolation import Bwrap, find_bwrap  # noqa: E402
-from sandbox.local import LocalSandbox  # noqa: E402
-from sandbox.secrets import command_env  # noqa: E402
+from sandbox.isolation import Bwrap, find_bwrap
+from sandbox.local import LocalSandbox
+from sandbox.secrets import command_env
 
 Timed = Callable[[], Awaitable[object]]
 

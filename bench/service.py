@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.http.apikeys import hash_key  # noqa: E402
-from tests.service.load import make_repos, run_load  # noqa: E402
-from tests.support.fixture_repo import fix_bug_policy  # noqa: E402
-from tests.support.langgraph_server import running_server  # noqa: E402
-from tests.support.scripted_openai import ScriptedOpenAI  # noqa: E402
+from agent.http.apikeys import hash_key
+from tests.service.load import make_repos, run_load
+from tests.support.fixture_repo import fix_bug_policy
+from tests.support.langgraph_server import running_server
+from tests.support.scripted_openai import ScriptedOpenAI
 
 BENCH_KEY = "osk_bench_0123456789"
 
@@ -49,9 +49,15 @@ async def main(tasks: int, jobs: int) -> dict[str, object]:
         root = Path(scratch)
         repos = make_repos(root / "repos", tasks)
         with ScriptedOpenAI(fix_bug_policy) as model:
-            env = {"OPENAI_BASE_URL": model.base_url, "OPENAI_API_KEY": "sk-bench", "MODEL": "scripted",
-                   "API_KEYS": f"bench:{hash_key(BENCH_KEY)}", "OPEN_SWE_STATE_DIR": str(root / "state"),
-                   "OPEN_SWE_LOCAL_MODE": "true", "TASK_RATE_LIMIT": str(tasks * 2)}
+            env = {
+                "OPENAI_BASE_URL": model.base_url,
+                "OPENAI_API_KEY": "sk-bench",
+                "MODEL": "scripted",
+                "API_KEYS": f"bench:{hash_key(BENCH_KEY)}",
+                "OPEN_SWE_STATE_DIR": str(root / "state"),
+                "OPEN_SWE_LOCAL_MODE": "true",
+                "TASK_RATE_LIMIT": str(tasks * 2),
+            }
             with running_server(root / "srv", env, jobs=jobs) as server:
                 result = await run_load(server.url, BENCH_KEY, repos, timeout=900)
                 assert server.proc is not None

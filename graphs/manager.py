@@ -31,8 +31,11 @@ def build() -> StateGraph:
     planner = add_planner(builder, done=programmer, over="finish")
     add_reviewer(builder, accepted="finish", changes=programmer, over="finish")
     builder.add_edge(START, "route")
-    builder.add_conditional_edges("route", routers.manager_after_route,
-                                  {"start_task": "start_task", "follow_up": "follow_up", "answer": "answer", "end": END})
+    builder.add_conditional_edges(
+        "route",
+        routers.manager_after_route,
+        {"start_task": "start_task", "follow_up": "follow_up", "answer": "answer", "end": END},
+    )
     builder.add_edge("start_task", "setup")
     builder.add_edge("follow_up", "setup")
     builder.add_conditional_edges("setup", routers.continue_unless_over, {"continue": planner, "over": "finish"})

@@ -22,15 +22,18 @@ def add_planner(builder: StateGraph, *, done: str, over: str) -> str:
     builder.add_node("planner_nudge", planner_nudge)
     builder.add_node("planner_finish", planner_finish)
     builder.add_node("planner_approval", await_approval)
-    builder.add_conditional_edges("planner_start", routers.continue_unless_over,
-                                  {"continue": "planner_step", "over": over})
+    builder.add_conditional_edges(
+        "planner_start", routers.continue_unless_over, {"continue": "planner_step", "over": over}
+    )
     after_step = {"finish": "planner_finish", "nudge": "planner_nudge", "step": "planner_step", "over": over}
     builder.add_conditional_edges("planner_step", routers.planner_after_step, after_step)
     builder.add_conditional_edges("planner_nudge", routers.planner_after_step, after_step)
-    builder.add_conditional_edges("planner_finish", routers.continue_unless_over,
-                                  {"continue": "planner_approval", "over": over})
-    builder.add_conditional_edges("planner_approval", routers.after_approval,
-                                  {"step": "planner_step", "done": done, "over": over})
+    builder.add_conditional_edges(
+        "planner_finish", routers.continue_unless_over, {"continue": "planner_approval", "over": over}
+    )
+    builder.add_conditional_edges(
+        "planner_approval", routers.after_approval, {"step": "planner_step", "done": done, "over": over}
+    )
     return ENTRY
 
 

@@ -7,8 +7,14 @@ from __future__ import annotations
 
 from langgraph.graph import END, StateGraph
 
-from agent.nodes.programmer import (ask_human, diagnose, programmer_finish, programmer_nudge, programmer_start,
-                                    programmer_step)
+from agent.nodes.programmer import (
+    ask_human,
+    diagnose,
+    programmer_finish,
+    programmer_nudge,
+    programmer_start,
+    programmer_step,
+)
 from agent.state import AgentState
 from graphs import routers
 from graphs.planner import add_setup
@@ -23,11 +29,23 @@ def add_programmer(builder: StateGraph, *, done: str, over: str) -> str:
     builder.add_node("programmer_ask_human", ask_human)
     builder.add_node("programmer_diagnose", diagnose)
     builder.add_node("programmer_finish", programmer_finish)
-    builder.add_conditional_edges("programmer_start", routers.programmer_after_start,
-                                  {"step": "programmer_step", "finish": "programmer_finish", "over": over})
-    builder.add_conditional_edges("programmer_step", routers.programmer_after_step, {
-        "ask_human": "programmer_ask_human", "nudge": "programmer_nudge", "diagnose": "programmer_diagnose",
-        "finish": "programmer_finish", "step": "programmer_step", "over": over})
+    builder.add_conditional_edges(
+        "programmer_start",
+        routers.programmer_after_start,
+        {"step": "programmer_step", "finish": "programmer_finish", "over": over},
+    )
+    builder.add_conditional_edges(
+        "programmer_step",
+        routers.programmer_after_step,
+        {
+            "ask_human": "programmer_ask_human",
+            "nudge": "programmer_nudge",
+            "diagnose": "programmer_diagnose",
+            "finish": "programmer_finish",
+            "step": "programmer_step",
+            "over": over,
+        },
+    )
     back = {"continue": "programmer_step", "over": over}
     for node in ("programmer_nudge", "programmer_ask_human", "programmer_diagnose"):
         builder.add_conditional_edges(node, routers.continue_unless_over, back)

@@ -19,9 +19,16 @@ def add_reviewer(builder: StateGraph, *, accepted: str, changes: str, over: str)
     builder.add_node("reviewer_start", reviewer_start)
     builder.add_node("reviewer_step", reviewer_step)
     builder.add_node("reviewer_nudge", reviewer_nudge)
-    builder.add_conditional_edges("reviewer_start", routers.continue_unless_over,
-                                  {"continue": "reviewer_step", "over": over})
-    verdict = {"step": "reviewer_step", "nudge": "reviewer_nudge", "changes": changes, "accepted": accepted, "over": over}
+    builder.add_conditional_edges(
+        "reviewer_start", routers.continue_unless_over, {"continue": "reviewer_step", "over": over}
+    )
+    verdict = {
+        "step": "reviewer_step",
+        "nudge": "reviewer_nudge",
+        "changes": changes,
+        "accepted": accepted,
+        "over": over,
+    }
     builder.add_conditional_edges("reviewer_step", routers.reviewer_after_step, verdict)
     builder.add_conditional_edges("reviewer_nudge", routers.reviewer_after_step, verdict)
     return ENTRY

@@ -15,6 +15,7 @@ from agent.nodes.common import is_over, last_ai
 from agent.state import AgentState
 from agent.tools.workflow import current_item
 
+
 def _wants_tools(messages: list) -> bool:  # type: ignore[type-arg]
     reply = last_ai(messages)
     return bool(reply and (reply.tool_calls or reply.invalid_tool_calls))

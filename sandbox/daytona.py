@@ -42,9 +42,7 @@ T = TypeVar("T")
 
 CREATE_TOKEN_LABEL = "open-swe.create-token"
 STOPPED_STATES = frozenset({"stopped", "archived", "paused"})
-STARTING_STATES = frozenset(
-    {"starting", "restoring", "creating", "pulling_snapshot", "resuming", "pending_build"}
-)
+STARTING_STATES = frozenset({"starting", "restoring", "creating", "pulling_snapshot", "resuming", "pending_build"})
 
 
 # ---------------------------------------------------------------- errors and retries
@@ -199,8 +197,7 @@ class DaytonaExecutor:
                 state = "destroyed" if probe.status_code in (404, 410) else None
             if state is not None and state != "started":
                 return SandboxGone(
-                    f"Daytona sandbox {self.remote.id} is {state} (deleted, expired or stopped): "
-                    "acquire again"
+                    f"Daytona sandbox {self.remote.id} is {state} (deleted, expired or stopped): acquire again"
                 )
         if exc.status_code == 408:
             return BackendError(f"Daytona {operation} exceeded the sandbox daemon's timeout")
@@ -279,9 +276,7 @@ class DaytonaProvider:
         """Client-side timeout of one control-plane request."""
         return self.settings.request_timeout
 
-    async def acquire(
-        self, thread_id: str, *, sandbox_id: str | None = None, project_path: str | None = None
-    ) -> Lease:
+    async def acquire(self, thread_id: str, *, sandbox_id: str | None = None, project_path: str | None = None) -> Lease:
         """`project_path` is not used: a fresh lease tells the caller to clone into the workspace."""
         if not thread_id:
             raise ValueError("thread_id must not be empty")
@@ -416,10 +411,14 @@ class DaytonaProvider:
                         return orphan
                     await self._delete_quietly(orphan)
             params = CreateSandboxFromSnapshotParams(
-                snapshot=s.snapshot, os_user=s.os_user, env_vars={},
+                snapshot=s.snapshot,
+                os_user=s.os_user,
+                env_vars={},
                 labels=labels | {CREATE_TOKEN_LABEL: token},
-                auto_stop_interval=s.auto_stop_minutes, auto_delete_interval=s.auto_delete_minutes,
-                network_block_all=s.network_block_all, language="python",
+                auto_stop_interval=s.auto_stop_minutes,
+                auto_delete_interval=s.auto_delete_minutes,
+                network_block_all=s.network_block_all,
+                language="python",
             )
             try:
                 return await self._api.client.create(params, timeout=s.create_timeout)
@@ -453,5 +452,5 @@ class DaytonaProvider:
     async def _delete_quietly(self, remote: AsyncSandbox) -> None:
         try:
             await self._api.call("delete", lambda: remote.delete(timeout=self._rt))
-        except Exception as exc:  # noqa: BLE001 - auto-stop/auto-delete remove it anyway
+        except Exception as exc:
             log.warning("deleting sandbox %s failed: %s", remote.id, self._api.one_line(str(exc)))

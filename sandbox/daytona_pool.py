@@ -147,7 +147,7 @@ class WarmPool(Generic[T]):
             self._task.cancel()
             try:
                 await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
+            except (asyncio.CancelledError, Exception):
                 pass
 
     async def wait_idle(self) -> None:
@@ -158,7 +158,7 @@ class WarmPool(Generic[T]):
     async def _discard_quietly(self, sandbox_id: str) -> None:
         try:
             await self._discard(sandbox_id)
-        except Exception as exc:  # noqa: BLE001 - it expires on its own anyway
+        except Exception as exc:
             log.warning("warm pool: discarding sandbox %s failed: %s", sandbox_id, exc)
 
 

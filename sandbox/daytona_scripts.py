@@ -79,8 +79,9 @@ class InlineFile:
     """The content, base64."""
 
 
-def upload_script(root: str, files: Sequence[InlineFile] | Sequence[str], *, staged_dir: str | None = None,
-                  stat_last: bool = False) -> str:
+def upload_script(
+    root: str, files: Sequence[InlineFile] | Sequence[str], *, staged_dir: str | None = None, stat_last: bool = False
+) -> str:
     """Check every target first (so a bad path changes nothing), then write them all.
 
     With `staged_dir`, `files` are target paths whose contents were bulk-uploaded to `staged_dir/<index>`.
@@ -107,11 +108,15 @@ def upload_script(root: str, files: Sequence[InlineFile] | Sequence[str], *, sta
 
 
 def list_script(root: str, path: str, depth: int) -> str:
-    return _prelude(root) + _resolve("P", path) + (
-        f'[ -e "$P" ] || exit {EXIT_NOT_FOUND}\n'
-        f'[ -d "$P" ] || exit {EXIT_NOT_DIRECTORY}\n'
-        f'find "$P" -mindepth 1 -maxdepth {int(depth)} -printf "%y\\t%s\\t%T@\\t%P\\0"'
-        " -name .git -type d -prune\n"
+    return (
+        _prelude(root)
+        + _resolve("P", path)
+        + (
+            f'[ -e "$P" ] || exit {EXIT_NOT_FOUND}\n'
+            f'[ -d "$P" ] || exit {EXIT_NOT_DIRECTORY}\n'
+            f'find "$P" -mindepth 1 -maxdepth {int(depth)} -printf "%y\\t%s\\t%T@\\t%P\\0"'
+            " -name .git -type d -prune\n"
+        )
     )
 
 
@@ -136,9 +141,10 @@ def parse_list(output: str) -> list[ListedEntry]:
 
 def stat_script(root: str, path: str) -> str:
     """Stat the fully resolved path (symlinks followed, like the local backend)."""
-    return _prelude(root) + _resolve("P", path) + (
-        f'[ -e "$P" ] || exit {EXIT_NOT_FOUND}\n'
-        'stat --printf "%F\\t%s\\t%.9Y\\n" -- "$P"\n'
+    return (
+        _prelude(root)
+        + _resolve("P", path)
+        + (f'[ -e "$P" ] || exit {EXIT_NOT_FOUND}\nstat --printf "%F\\t%s\\t%.9Y\\n" -- "$P"\n')
     )
 
 
@@ -173,16 +179,20 @@ def search_script(
     rg += ["-e", pattern, "--"]
     grep += ["-e", pattern, "--"]
     target = "." if path in ("", ".") else path
-    return _prelude(root) + _resolve("P", posixpath.join(root, target)) + (
-        f'[ -e "$P" ] || exit {EXIT_NOT_FOUND}\n'
-        'cd -- "$R" || exit 1\n'
-        'T=$(mktemp) && E=$(mktemp) || exit 1\n'
-        "if command -v rg >/dev/null 2>&1; then "
-        f'{" ".join(q(a) for a in rg)} {q(target)} > "$T" 2> "$E"; rc=$?\n'
-        f'else {" ".join(q(a) for a in grep)} {q(target)} > "$T" 2> "$E"; rc=$?; fi\n'
-        f'if [ "$rc" -gt 1 ]; then head -c 500 "$E"; rm -f "$T" "$E"; exit {EXIT_BAD_PATTERN}; fi\n'
-        f'head -n {int(max_results) + 1} "$T"\n'
-        'rm -f "$T" "$E"\n'
+    return (
+        _prelude(root)
+        + _resolve("P", posixpath.join(root, target))
+        + (
+            f'[ -e "$P" ] || exit {EXIT_NOT_FOUND}\n'
+            'cd -- "$R" || exit 1\n'
+            "T=$(mktemp) && E=$(mktemp) || exit 1\n"
+            "if command -v rg >/dev/null 2>&1; then "
+            f'{" ".join(q(a) for a in rg)} {q(target)} > "$T" 2> "$E"; rc=$?\n'
+            f'else {" ".join(q(a) for a in grep)} {q(target)} > "$T" 2> "$E"; rc=$?; fi\n'
+            f'if [ "$rc" -gt 1 ]; then head -c 500 "$E"; rm -f "$T" "$E"; exit {EXIT_BAD_PATTERN}; fi\n'
+            f'head -n {int(max_results) + 1} "$T"\n'
+            'rm -f "$T" "$E"\n'
+        )
     )
 
 
@@ -225,7 +235,7 @@ def exec_script(root: str, cwd: str, command: str, *, timeout: float, output_lim
 
 
 def exec_precheck_failure(output: str) -> str | None:
-    """"outside", "missing" or "notdir" when the wrapper refused to run the command."""
+    """ "outside", "missing" or "notdir" when the wrapper refused to run the command."""
     for reason in ("outside", "missing", "notdir"):
         if output == f"{EXEC_MARK}{reason}\x00":
             return reason

@@ -45,18 +45,14 @@ class DaytonaSettings(BaseSettings):
         default="/home/daytona/workspace", pattern=r"^/", validation_alias=_env("DAYTONA_WORKSPACE_DIR")
     )
     """Absolute workspace root inside the sandbox."""
-    service_label: str = Field(
-        default="open-swe", min_length=1, validation_alias=_env("DAYTONA_SERVICE_LABEL")
-    )
+    service_label: str = Field(default="open-swe", min_length=1, validation_alias=_env("DAYTONA_SERVICE_LABEL"))
     """Value of the `open-swe.service` label on every sandbox we create (separates deployments)."""
     auto_stop_minutes: int = Field(default=15, ge=0, validation_alias=_env("DAYTONA_AUTO_STOP_MINUTES"))
     """Minutes without toolbox activity before Daytona stops a sandbox (0 = never)."""
     auto_delete_minutes: int = Field(default=0, ge=-1, validation_alias=_env("DAYTONA_AUTO_DELETE_MINUTES"))
     """Minutes after stopping before Daytona deletes it (0 = at once, -1 = never)."""
     network_block_all: bool = Field(default=False, validation_alias=_env("DAYTONA_NETWORK_BLOCK_ALL"))
-    release_action: ReleaseAction = Field(
-        default=ReleaseAction.STOP, validation_alias=_env("DAYTONA_RELEASE_ACTION")
-    )
+    release_action: ReleaseAction = Field(default=ReleaseAction.STOP, validation_alias=_env("DAYTONA_RELEASE_ACTION"))
     pool_size: int = Field(default=0, ge=0, le=100, validation_alias=_env("DAYTONA_POOL_SIZE"))
     """Started sandboxes kept ready for instant acquisition (0 = no pool)."""
     redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"))
@@ -84,7 +80,6 @@ def load_settings() -> DaytonaSettings:
         return DaytonaSettings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
-            for error in exc.errors()
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}" for error in exc.errors()
         )
         raise ValueError(f"invalid Daytona settings: {problems}") from None

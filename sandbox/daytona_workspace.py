@@ -143,8 +143,11 @@ class RemoteWorkspace:
         output, truncated = self._capped(raw)
         timed_out = code in (TIMEOUT_CODE, 128 + 9) and duration >= limit
         result = ExecResult(
-            exit_code=TIMEOUT_CODE if timed_out else code, output=output, truncated=truncated,
-            timed_out=timed_out, duration=duration,
+            exit_code=TIMEOUT_CODE if timed_out else code,
+            output=output,
+            truncated=truncated,
+            timed_out=timed_out,
+            duration=duration,
         )
         if on_output is not None and output:
             await on_output(output)
@@ -199,8 +202,9 @@ class RemoteWorkspace:
             if absolute == self._root:
                 raise NotAFile(f"{path!r} is a directory, not a file")
         if shown:
-            await self._upload({absolute: bytes(files[path]) for absolute, path in shown.items()}, shown,
-                               stat_last=False)
+            await self._upload(
+                {absolute: bytes(files[path]) for absolute, path in shown.items()}, shown, stat_last=False
+            )
 
     async def _upload(self, targets: dict[str, bytes], shown: dict[str, str], *, stat_last: bool) -> str:
         """One execute when the content fits in a command, else a bulk upload to staging plus one execute."""
@@ -227,7 +231,9 @@ class RemoteWorkspace:
         entries = [
             FileInfo(
                 e.relative if base == "." else f"{base}/{e.relative}",
-                _KINDS.get(e.type_code, FileKind.OTHER), e.size, e.modified,
+                _KINDS.get(e.type_code, FileKind.OTHER),
+                e.size,
+                e.modified,
             )
             for e in scripts.parse_list(output)
         ]
@@ -251,8 +257,13 @@ class RemoteWorkspace:
     ) -> SearchResult:
         rel = self._relative(self._absolute(path))
         script = scripts.search_script(
-            self._root, rel, pattern, glob=glob, max_results=max_results,
-            fixed_strings=fixed_strings, ignore_case=ignore_case,
+            self._root,
+            rel,
+            pattern,
+            glob=glob,
+            max_results=max_results,
+            fixed_strings=fixed_strings,
+            ignore_case=ignore_case,
         )
         code, output = await self._execute("search", script)
         if code == scripts.EXIT_BAD_PATTERN:

@@ -24,9 +24,26 @@ log = logging.getLogger(__name__)
 INSTALL_HINT = "install it with `apt-get install bubblewrap`"
 SANDBOX_HOME = "/tmp/home"
 CREDENTIAL_PATHS = (
-    ".ssh", ".aws", ".azure", ".gnupg", ".kube", ".docker", ".netrc", ".git-credentials", ".pypirc", ".npmrc",
-    ".config/gh", ".config/hub", ".config/gcloud", ".cargo/credentials", ".cargo/credentials.toml",
-    ".local/share/keyrings", ".password-store", ".vault-token", ".config/op", ".terraform.d",
+    ".ssh",
+    ".aws",
+    ".azure",
+    ".gnupg",
+    ".kube",
+    ".docker",
+    ".netrc",
+    ".git-credentials",
+    ".pypirc",
+    ".npmrc",
+    ".config/gh",
+    ".config/hub",
+    ".config/gcloud",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
+    ".local/share/keyrings",
+    ".password-store",
+    ".vault-token",
+    ".config/op",
+    ".terraform.d",
 )
 """Under the host's HOME: hidden inside the sandbox (an empty dir or /dev/null in their place)."""
 GIT_CONFIG = (".gitconfig", ".config/git/config")
@@ -43,8 +60,17 @@ class Bwrap:
     """Host paths (outside the workspace) masked inside the sandbox, e.g. the service's own `.env`."""
 
     def argv(self, workspace: Path, *, writable: Iterable[Path] = (), python: str | None = None) -> list[str]:
-        args = [self.binary, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                "--unshare-cgroup-try", "--hostname", "sandbox"]
+        args = [
+            self.binary,
+            "--die-with-parent",
+            "--new-session",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--hostname",
+            "sandbox",
+        ]
         if not self.allow_network:
             args.append("--unshare-net")
         args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", SANDBOX_HOME]

@@ -233,18 +233,25 @@ def establish(settings: SandboxSettings, sandbox_id: str) -> Applied | None:
     problem = support.problem
     if support.mechanism is not None:
         try:
-            applied = create(support, sandbox_id, max_processes=settings.max_processes,
-                             max_memory_mb=settings.max_memory_mb)
+            applied = create(
+                support, sandbox_id, max_processes=settings.max_processes, max_memory_mb=settings.max_memory_mb
+            )
         except OSError as exc:
             problem = f"creating a cgroup under {support.hierarchies[0] / GROUP} failed: {exc.strerror or exc}"
         else:
-            _once(logging.INFO, f"sandbox resource limits: {applied.mechanism} under {settings.cgroup_root}, "
-                                f"{settings.max_processes} processes and {settings.max_memory_mb} MiB per sandbox")
+            _once(
+                logging.INFO,
+                f"sandbox resource limits: {applied.mechanism} under {settings.cgroup_root}, "
+                f"{settings.max_processes} processes and {settings.max_memory_mb} MiB per sandbox",
+            )
             return applied
     if settings.resource_limits is ResourceLimits.REQUIRED:
         raise LimitsUnavailable(f"SANDBOX_RESOURCE_LIMITS=required but {problem}")
-    _once(logging.WARNING, f"sandbox resource limits: none (SANDBOX_RESOURCE_LIMITS=auto and {problem}); "
-                           "a runaway command can exhaust this machine")
+    _once(
+        logging.WARNING,
+        f"sandbox resource limits: none (SANDBOX_RESOURCE_LIMITS=auto and {problem}); "
+        "a runaway command can exhaust this machine",
+    )
     return None
 
 

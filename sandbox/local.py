@@ -114,9 +114,12 @@ class LocalSandbox:
     ) -> ExecResult:
         workdir = self.root if cwd is None else str(self._ws.directory(cwd).real)
         return await self._runner.run(
-            command, cwd=workdir, env=self._env(env) if env else self._base_env,
+            command,
+            cwd=workdir,
+            env=self._env(env) if env else self._base_env,
             timeout=timeout or self._settings.exec_timeout,
-            limit=self._settings.output_limit, on_output=on_output,
+            limit=self._settings.output_limit,
+            on_output=on_output,
         )
 
     async def read(self, path: str, *, max_bytes: int | None = None) -> FileContent:
@@ -142,8 +145,13 @@ class LocalSandbox:
         ignore_case: bool = False,
     ) -> SearchResult:
         return await rg_search(
-            self._ws, pattern, path=path, glob=glob, max_results=max_results,
-            fixed_strings=fixed_strings, ignore_case=ignore_case,
+            self._ws,
+            pattern,
+            path=path,
+            glob=glob,
+            max_results=max_results,
+            fixed_strings=fixed_strings,
+            ignore_case=ignore_case,
         )
 
     async def upload(self, files: Mapping[str, bytes]) -> None:
@@ -244,10 +252,13 @@ class LocalProvider:
         await asyncio.to_thread(lock.acquire, thread_id)
         try:
             writable = []
-            if isolation is not None and await asyncio.to_thread((project / ".git").is_file):  # itself a worktree: its git dir is elsewhere
+            if isolation is not None and await asyncio.to_thread(
+                (project / ".git").is_file
+            ):  # itself a worktree: its git dir is elsewhere
                 writable.append((await repository(project))[1])
-            sandbox = await asyncio.to_thread(LocalSandbox, project, settings=self._settings, isolation=isolation,
-                                              writable=writable, sandbox_id=sid)
+            sandbox = await asyncio.to_thread(
+                LocalSandbox, project, settings=self._settings, isolation=isolation, writable=writable, sandbox_id=sid
+            )
         except BaseException:
             lock.release()
             raise
@@ -258,8 +269,9 @@ class LocalProvider:
         dest = worktree_path(self._settings.state_dir, repo, thread_id)
         fresh = await add_worktree(repo, dest, f"agent/{thread_id}")
         # git inside the worktree writes to the main repository's git dir (objects, refs, index): keep it writable.
-        sandbox = await asyncio.to_thread(LocalSandbox, dest, settings=self._settings, isolation=isolation,
-                                          writable=[common], sandbox_id=sid)
+        sandbox = await asyncio.to_thread(
+            LocalSandbox, dest, settings=self._settings, isolation=isolation, writable=[common], sandbox_id=sid
+        )
         return _Held(thread_id, sandbox, project, repo=repo), fresh
 
     async def release(self, sandbox_id: str, *, delete: bool | None = None) -> None:

@@ -50,9 +50,7 @@ def parse_retry_after(headers: Mapping[str, Any] | None, *, now: float | None = 
         return None
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
     for name in ("retry-after", "x-ratelimit-reset-after", "x-ratelimit-reset"):
-        value = lowered.get(name) or next(
-            (v for k, v in lowered.items() if k.startswith(name + "-")), None
-        )
+        value = lowered.get(name) or next((v for k, v in lowered.items() if k.startswith(name + "-")), None)
         if value is None:
             continue
         try:
@@ -88,7 +86,7 @@ async def retry_call(
     while True:
         try:
             return await operation()
-        except Exception as exc:  # noqa: BLE001 - classify decides
+        except Exception as exc:
             advice = classify(exc)
             if advice is None:
                 raise

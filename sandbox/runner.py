@@ -82,8 +82,13 @@ class Runner:
 
     async def _start(self) -> asyncio.subprocess.Process:
         proc = await asyncio.create_subprocess_exec(
-            *self._argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=self._env, cwd=self._cwd, start_new_session=True,
+            *self._argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self._env,
+            cwd=self._cwd,
+            start_new_session=True,
         )
         assert proc.stdout is not None and proc.stderr is not None
         try:
@@ -156,7 +161,9 @@ class Runner:
         exit_code, timed_out = -1, False
         try:
             try:
-                self._send(proc, {"op": "exec", "id": job, "cmd": command, "cwd": cwd, "env": dict(env), "timeout": timeout})
+                self._send(
+                    proc, {"op": "exec", "id": job, "cmd": command, "cwd": cwd, "env": dict(env), "timeout": timeout}
+                )
             except (ConnectionError, RuntimeError) as exc:  # the runner died a moment ago
                 queue.put_nowait((GONE, f"[cannot reach the sandbox's command runner: {exc}]".encode()))
             async with asyncio.timeout(timeout + HOST_GRACE):
@@ -186,8 +193,11 @@ class Runner:
         if on_output is not None and (tail := decoder.decode(b"", final=True)):
             await on_output(tail)
         return ExecResult(
-            exit_code=exit_code, output=cap.text(), truncated=cap.truncated,
-            timed_out=timed_out, duration=time.monotonic() - started,
+            exit_code=exit_code,
+            output=cap.text(),
+            truncated=cap.truncated,
+            timed_out=timed_out,
+            duration=time.monotonic() - started,
         )
 
     async def _stop(self) -> None:

@@ -28,10 +28,7 @@ TIMEOUT_CODE = 124
 SHELL = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
 SIMPLE = re.compile(r"[\w./:=+,@%^-]+(?: [\w./:=+,@%^-]+)*", re.ASCII)
 SHELL_ONLY = frozenset(
-    ". : [ [[ ]] { } ! alias bg bind break builtin caller case cd command compgen complete compopt continue coproc declare"
-    " dirs disown do done echo elif else enable esac eval exec exit export fc fg fi for function getopts hash help history"
-    " if in jobs kill let local logout mapfile popd printf pushd pwd read readarray readonly return select set shift shopt"
-    " source suspend test then time times trap type typeset ulimit umask unalias unset until wait while".split()
+    [".", ":", "[", "[[", "]]", "{", "}", "!", "alias", "bg", "bind", "break", "builtin", "caller", "case", "cd", "command", "compgen", "complete", "compopt", "continue", "coproc", "declare", "dirs", "disown", "do", "done", "echo", "elif", "else", "enable", "esac", "eval", "exec", "exit", "export", "fc", "fg", "fi", "for", "function", "getopts", "hash", "help", "history", "if", "in", "jobs", "kill", "let", "local", "logout", "mapfile", "popd", "printf", "pushd", "pwd", "read", "readarray", "readonly", "return", "select", "set", "shift", "shopt", "source", "suspend", "test", "then", "time", "times", "trap", "type", "typeset", "ulimit", "umask", "unalias", "unset", "until", "wait", "while"]
 )
 MARKER = "OPEN_SWE_COMMAND"
 KILL_SWEEPS = 50
@@ -41,7 +38,7 @@ DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 
 
 class Job:
-    __slots__ = ("id", "pid", "fd", "deadline", "code", "timed_out")
+    __slots__ = ("code", "deadline", "fd", "id", "pid", "timed_out")
 
     def __init__(self, job_id, pid, fd, deadline):
         self.id, self.pid, self.fd, self.deadline = job_id, pid, fd, deadline
@@ -194,8 +191,9 @@ class Runner:
                 pass
         try:
             if pid is None:
-                pid = os.posix_spawn(SHELL, [SHELL, "-c", cmd], env, file_actions=actions, setsid=True,
-                                     setsigdef=DEFAULT_SIGNALS)
+                pid = os.posix_spawn(
+                    SHELL, [SHELL, "-c", cmd], env, file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS
+                )
         except OSError as exc:
             os.close(r)
             os.close(w)

@@ -61,8 +61,13 @@ async def search(
         args += ["--glob", glob]
     args += ["--regexp", pattern, "--", target.rel]
     proc = await asyncio.create_subprocess_exec(
-        *args, cwd=ws.root, env=command_env(), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=1 << 24,
+        *args,
+        cwd=ws.root,
+        env=command_env(),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        limit=1 << 24,
     )
     assert proc.stdout is not None and proc.stderr is not None
     matches: list[SearchMatch] = []

@@ -65,23 +65,30 @@ class SandboxSettings(BaseSettings):
     )
     isolation: Isolation = Field(default=Isolation.AUTO, validation_alias=AliasChoices("SANDBOX_ISOLATION"))
     bwrap_path: str | None = Field(
-        default=None, validation_alias=AliasChoices("SANDBOX_BWRAP_PATH"),
+        default=None,
+        validation_alias=AliasChoices("SANDBOX_BWRAP_PATH"),
         description="The bubblewrap binary (a path, or a name looked up on PATH); default `bwrap` on PATH.",
     )
     resource_limits: ResourceLimits = Field(
-        default=ResourceLimits.AUTO, validation_alias=AliasChoices("SANDBOX_RESOURCE_LIMITS"),
+        default=ResourceLimits.AUTO,
+        validation_alias=AliasChoices("SANDBOX_RESOURCE_LIMITS"),
         description="Cap each local sandbox's processes and memory with a cgroup: auto, required or off.",
     )
     max_processes: int = Field(
-        default=512, ge=8, validation_alias=AliasChoices("SANDBOX_MAX_PROCESSES"),
+        default=512,
+        ge=8,
+        validation_alias=AliasChoices("SANDBOX_MAX_PROCESSES"),
         description="Processes (and threads) one local sandbox may have at once, its runner included.",
     )
     max_memory_mb: int = Field(
-        default=4096, ge=32, validation_alias=AliasChoices("SANDBOX_MAX_MEMORY_MB"),
+        default=4096,
+        ge=32,
+        validation_alias=AliasChoices("SANDBOX_MAX_MEMORY_MB"),
         description="Memory (MiB, RAM plus swap) one local sandbox may use; past it its largest process is killed.",
     )
     cgroup_root: Path = Field(
-        default=Path("/sys/fs/cgroup"), validation_alias=AliasChoices("SANDBOX_CGROUP_ROOT"),
+        default=Path("/sys/fs/cgroup"),
+        validation_alias=AliasChoices("SANDBOX_CGROUP_ROOT"),
         description="Where the cgroup filesystem is: a cgroup v2 directory, or the parent of v1's pids/ and memory/.",
     )
     workspace_mode: WorkspaceMode = Field(
@@ -93,23 +100,31 @@ class SandboxSettings(BaseSettings):
         description="Give isolated commands network access (off by default).",
     )
     exec_timeout: float = Field(
-        default=120.0, gt=0, validation_alias=AliasChoices("SANDBOX_EXEC_TIMEOUT"),
+        default=120.0,
+        gt=0,
+        validation_alias=AliasChoices("SANDBOX_EXEC_TIMEOUT"),
         description="Default seconds before a command (and all its children) is killed.",
     )
     output_limit: int = Field(
-        default=DEFAULT_OUTPUT_LIMIT, gt=0, validation_alias=AliasChoices("SANDBOX_OUTPUT_LIMIT"),
+        default=DEFAULT_OUTPUT_LIMIT,
+        gt=0,
+        validation_alias=AliasChoices("SANDBOX_OUTPUT_LIMIT"),
         description="Bytes of command output kept (head and tail), the rest replaced by a marker.",
     )
     read_limit: int = Field(
-        default=2 * 1024 * 1024, gt=0, validation_alias=AliasChoices("SANDBOX_READ_LIMIT"),
+        default=2 * 1024 * 1024,
+        gt=0,
+        validation_alias=AliasChoices("SANDBOX_READ_LIMIT"),
         description="Bytes read from one file at most; larger files come back truncated.",
     )
     env_allowlist: tuple[str, ...] = Field(
-        default=DEFAULT_ENV_ALLOWLIST, validation_alias=AliasChoices("SANDBOX_ENV_ALLOWLIST"),
+        default=DEFAULT_ENV_ALLOWLIST,
+        validation_alias=AliasChoices("SANDBOX_ENV_ALLOWLIST"),
         description="Host variables a command may inherit (credentials are refused regardless).",
     )
     state_dir: Path = Field(
-        default_factory=default_state_dir, validation_alias=AliasChoices("OPEN_SWE_STATE_DIR"),
+        default_factory=default_state_dir,
+        validation_alias=AliasChoices("OPEN_SWE_STATE_DIR"),
         description="Where worktrees and workspace locks live.",
     )
 

@@ -43,7 +43,9 @@ class PathLock:
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
             os.close(fd)
-            raise SandboxBusy(f"{self.target} is busy: in use by {holder}; wait for that task or use worktree mode") from None
+            raise SandboxBusy(
+                f"{self.target} is busy: in use by {holder}; wait for that task or use worktree mode"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"thread {owner} (pid {os.getpid()})\n".encode(), 0)
         self._fd = fd
@@ -59,8 +61,15 @@ class PathLock:
 async def git(*args: str, cwd: Path) -> str:
     """Run git on the host with a scrubbed environment and hooks disabled (a repository's hooks are its code)."""
     proc = await asyncio.create_subprocess_exec(
-        "git", "-c", "core.hooksPath=/dev/null", *args, cwd=cwd, env=command_env(),
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        "git",
+        "-c",
+        "core.hooksPath=/dev/null",
+        *args,
+        cwd=cwd,
+        env=command_env(),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
     if proc.returncode != 0:

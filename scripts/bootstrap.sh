@@ -27,5 +27,23 @@ if ! command -v uv >/dev/null 2>&1; then
   export PATH="$HOME/.local/bin:$PATH"
 fi
 
+# Python >= 3.12 (Aegra, the production runtime, needs it). Debian 12's python3 is 3.11, so look for a 3.12/3.13
+# beside it: on PATH, under pyenv, or where OPEN_SWE_PYTHON points.
+find_python() {
+  local c
+  for c in "${OPEN_SWE_PYTHON:-}" python3 python3.12 python3.13 \
+           "$HOME"/.pyenv/versions/3.12*/bin/python3 "$HOME"/.pyenv/versions/3.13*/bin/python3 \
+           /usr/local/bin/python3.12 /usr/local/bin/python3.13; do
+    [ -n "$c" ] || continue
+    if "$c" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 12))' >/dev/null 2>&1; then
+      command -v "$c"; return 0
+    fi
+  done
+  return 1
+}
+if ! py="$(find_python)"; then
+  echo "bootstrap: Python 3.12 or 3.13 is needed (found none on PATH or under ~/.pyenv); install one, or set OPEN_SWE_PYTHON" >&2
+  exit 1
+fi
 export UV_PYTHON_DOWNLOADS=never
-uv sync --frozen --python "$(command -v python3)" --quiet
+uv sync --frozen --python "$py" --quiet

@@ -45,7 +45,9 @@ def parse_entries(lines: Iterable[str], *, source: str) -> list[ApiKeyEntry]:
         name, sep, digest = line.partition(":")
         name, digest = name.strip(), digest.strip().lower()
         if not sep or not _NAME.match(name):
-            raise ApiKeyConfigError(f"{source} entry {number}: expected 'name:sha256hex' with a name of [A-Za-z0-9_.@-]")
+            raise ApiKeyConfigError(
+                f"{source} entry {number}: expected 'name:sha256hex' with a name of [A-Za-z0-9_.@-]"
+            )
         if not _HEX64.match(digest):
             raise ApiKeyConfigError(
                 f"{source} entry {number} ({name}): the hash must be 64 hex characters"

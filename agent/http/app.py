@@ -32,11 +32,15 @@ logger = logging.getLogger("open_swe.service")
 
 def _log_startup(settings: ServiceSettings, keys: int, disabled: bool, model: Check) -> None:
     if disabled:
-        logger.warning("AUTH_DISABLED=true: AUTHENTICATION IS OFF, every caller is the user 'local'. "
-                       "Never expose this server beyond this machine.")
+        logger.warning(
+            "AUTH_DISABLED=true: AUTHENTICATION IS OFF, every caller is the user 'local'. "
+            "Never expose this server beyond this machine."
+        )
     elif keys == 0:
-        logger.warning("no API keys configured: every request is refused with 401. Set API_KEYS "
-                       "(entries from `python -m agent.http.apikeys new NAME`) or AUTH_DISABLED=true for local use")
+        logger.warning(
+            "no API keys configured: every request is refused with 401. Set API_KEYS "
+            "(entries from `python -m agent.http.apikeys new NAME`) or AUTH_DISABLED=true for local use"
+        )
     else:
         logger.info("API-key auth on (%d key(s))", keys)
     if model.ok:
@@ -78,7 +82,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.coordination_store = store
     app.state.redis_configured = bool(settings.redis_url)
     app.state.task_service = TaskService(
-        client=client, log=log, relay=relay, states=states, graph_id=settings.graph_id,
+        client=client,
+        log=log,
+        relay=relay,
+        states=states,
+        graph_id=settings.graph_id,
         repo_roots=await asyncio.to_thread(lambda: settings.repo_root_paths),
         limiter=TaskRateLimiter(store, limit=settings.task_rate_limit, window=settings.task_rate_window),
         idempotency=IdempotencyRecords(store, ttl=settings.idempotency_ttl),

@@ -50,7 +50,9 @@ def set_auth_config(config: AuthConfig) -> None:
     global _config
     _config = config
     if config.disabled:
-        logger.warning("AUTH_DISABLED=true: authentication is OFF, every caller is the user 'local'. Never expose this server.")
+        logger.warning(
+            "AUTH_DISABLED=true: authentication is OFF, every caller is the user 'local'. Never expose this server."
+        )
     elif not config.entries:
         logger.warning("no API keys configured (API_KEYS / API_KEYS_FILE): every request will be refused with 401")
     else:
@@ -87,7 +89,8 @@ def resolve_identity(config: AuthConfig, key: str | None) -> str:
         )
     if key is None:
         raise Auth.exceptions.HTTPException(
-            status_code=401, detail="missing API key: send it in the x-api-key header or as 'Authorization: Bearer <key>'"
+            status_code=401,
+            detail="missing API key: send it in the x-api-key header or as 'Authorization: Bearer <key>'",
         )
     owner = find_owner(key, config.entries)
     if owner is None:
@@ -117,12 +120,16 @@ def _own_only(ctx: Auth.types.AuthContext) -> dict[str, str]:
 
 
 @auth.on.threads.create
-async def on_thread_create(ctx: Auth.types.AuthContext, value: Auth.types.on.threads.create.value) -> Auth.types.FilterType:
+async def on_thread_create(
+    ctx: Auth.types.AuthContext, value: Auth.types.on.threads.create.value
+) -> Auth.types.FilterType:
     return _stamp_owner(ctx, value)
 
 
 @auth.on.threads.create_run
-async def on_run_create(ctx: Auth.types.AuthContext, value: Auth.types.on.threads.create_run.value) -> Auth.types.FilterType:
+async def on_run_create(
+    ctx: Auth.types.AuthContext, value: Auth.types.on.threads.create_run.value
+) -> Auth.types.FilterType:
     return _stamp_owner(ctx, value)
 
 

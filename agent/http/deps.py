@@ -14,7 +14,9 @@ def caller_identity(conn: HTTPConnection) -> str:
     user = conn.scope.get("user")
     identity = getattr(user, "identity", None)
     if not identity or identity == ANONYMOUS_USER or not getattr(user, "is_authenticated", True):
-        raise HTTPException(401, "authentication required: send an API key in x-api-key or 'Authorization: Bearer <key>'")
+        raise HTTPException(
+            401, "authentication required: send an API key in x-api-key or 'Authorization: Bearer <key>'"
+        )
     return str(identity)
 
 

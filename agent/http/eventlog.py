@@ -68,8 +68,13 @@ class EventLog:
         async with self._locks[task_id]:
             events = await self._loaded(task_id)
             payload = {k: v for k, v in data.items() if k not in ("id", "ts", "source")}
-            entry: Event = {"id": (events[-1]["id"] if events else 0) + 1, "ts": time.time(), "source": source,
-                            "event": kind, **{k: v for k, v in payload.items() if k != "event"}}
+            entry: Event = {
+                "id": (events[-1]["id"] if events else 0) + 1,
+                "ts": time.time(),
+                "source": source,
+                "event": kind,
+                **{k: v for k, v in payload.items() if k != "event"},
+            }
             await asyncio.to_thread(_append_lines, self._path(task_id), json.dumps(entry, default=str) + "\n")
             events.append(entry)
         for listener in self._listeners.get(task_id, ()):
@@ -81,7 +86,7 @@ class EventLog:
         if after <= 0:
             return list(events)
         # ids are 1..n in order: slice instead of scanning.
-        return [e for e in events[after - 1:] if e["id"] > after] if after <= len(events) else []
+        return [e for e in events[after - 1 :] if e["id"] > after] if after <= len(events) else []
 
     async def exists(self, task_id: str) -> bool:
         return bool(await self._loaded(task_id))

@@ -106,8 +106,13 @@ async def task_events(websocket: WebSocket, task_id: str, after: Annotated[int, 
                 step = ClientStep.validate_json(raw)
             except ValidationError as exc:
                 detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in exc.errors())
-                await send({"type": "error", "status": 400,
-                            "detail": f"invalid step ({detail}); expected approve, edit, reject, message or cancel"})
+                await send(
+                    {
+                        "type": "error",
+                        "status": 400,
+                        "detail": f"invalid step ({detail}); expected approve, edit, reject, message or cancel",
+                    }
+                )
                 continue
             try:
                 result = await _apply(service, owner, task_id, step)

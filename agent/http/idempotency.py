@@ -59,7 +59,9 @@ class IdempotencyRecords:
             await asyncio.sleep(self._poll)
 
     async def complete(self, owner: str, key: str, body_fingerprint: str, task_id: str) -> None:
-        await self._store.set(self._key(owner, key), json.dumps({"fp": body_fingerprint, "task_id": task_id}), self._ttl)
+        await self._store.set(
+            self._key(owner, key), json.dumps({"fp": body_fingerprint, "task_id": task_id}), self._ttl
+        )
 
     async def abandon(self, owner: str, key: str) -> None:
         """The claimed request failed before creating a task: free the key for a retry."""

@@ -19,7 +19,8 @@ class CreateTaskRequest(BaseModel):
 
     task: str = Field(min_length=1, max_length=100_000, description="What to do, in plain language.")
     repo: str | None = Field(
-        default=None, max_length=4096,
+        default=None,
+        max_length=4096,
         description="An absolute local path to a git repository, or a git URL. Defaults to OPEN_SWE_LOCAL_PROJECT_PATH.",
     )
     sandbox: Literal["local", "daytona"] | None = Field(
@@ -61,7 +62,9 @@ class ApproveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     plan: list[str] | None = Field(
-        default=None, min_length=1, description="An edited plan (one string per step) to run instead of the proposed one."
+        default=None,
+        min_length=1,
+        description="An edited plan (one string per step) to run instead of the proposed one.",
     )
 
 
@@ -69,7 +72,8 @@ class MessageRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     message: str = Field(
-        min_length=1, max_length=100_000,
+        min_length=1,
+        max_length=100_000,
         description="Answers a pending question, gives feedback on a proposed plan, or adds a follow-up to a finished task.",
     )
 

@@ -12,6 +12,7 @@ from coordination.store import CoordinationStore
 from sandbox.daytona_settings import DaytonaSettings
 from sandbox.settings import BackendName, Isolation, SandboxSettings
 
+
 @dataclass(frozen=True)
 class Check:
     ok: bool

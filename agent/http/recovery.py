@@ -44,18 +44,30 @@ async def recover_tasks(client: Any, log: EventLog, relay: RunRelay, states: Tas
             task_id = str(thread["thread_id"])
             view = task_view(thread)
             states.set(task_id, view.status)
-            active = [r for status in ("running", "pending")
-                      for r in await client.runs.list(task_id, status=status, limit=100)]
+            active = [
+                r
+                for status in ("running", "pending")
+                for r in await client.runs.list(task_id, status=status, limit=100)
+            ]
             cut_off = _open_runs(await log.since(task_id, 0))
             if cut_off or active:
-                note = ("the server restarted; the run resumes from its last saved checkpoint" if active else
-                        f"the server restarted while a run was in progress; the task continues from its last saved state "
-                        f"(status: {view.status})")
+                note = (
+                    "the server restarted; the run resumes from its last saved checkpoint"
+                    if active
+                    else f"the server restarted while a run was in progress; the task continues from its last saved state "
+                    f"(status: {view.status})"
+                )
                 for run_id in cut_off - {str(r["run_id"]) for r in active}:
-                    await log.append(task_id, "run_ended", run_id=run_id, run_status="interrupted_by_restart",
-                                     status=view.status)
-                await log.append(task_id, "service_restarted", status=view.status, note=note,
-                                 resumed_runs=[str(r["run_id"]) for r in active])
+                    await log.append(
+                        task_id, "run_ended", run_id=run_id, run_status="interrupted_by_restart", status=view.status
+                    )
+                await log.append(
+                    task_id,
+                    "service_restarted",
+                    status=view.status,
+                    note=note,
+                    resumed_runs=[str(r["run_id"]) for r in active],
+                )
                 marked += 1
             for run in active:
                 relay.follow(task_id, str(run["run_id"]))

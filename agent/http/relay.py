@@ -84,8 +84,9 @@ class RunRelay:
                     mode = part.event.split("|", 1)[0]
                     if part.event == "metadata" and isinstance(part.data, dict):
                         # The runtime's first part of a run: a worker started executing the graph.
-                        await self._append(task_id, "run_executing", source="graph", run_id=run_id,
-                                           attempt=part.data.get("attempt", 1))
+                        await self._append(
+                            task_id, "run_executing", source="graph", run_id=run_id, attempt=part.data.get("attempt", 1)
+                        )
                     elif mode == "custom" and isinstance(part.data, dict) and "event" in part.data:
                         kind = str(part.data["event"])
                         payload = {k: v for k, v in part.data.items() if k not in _RESERVED}
@@ -99,12 +100,17 @@ class RunRelay:
                             await self._append(task_id, "status", status=status, run_id=run_id)
                     elif part.event == "error":
                         reason = _error_text(part.data)
-                        await self._append(task_id, EventType.FAILED.value, status="failed", reason=reason, run_id=run_id)
+                        await self._append(
+                            task_id, EventType.FAILED.value, status="failed", reason=reason, run_id=run_id
+                        )
                         ended = True
                 return ended
             except (httpx.HTTPError, RuntimeError) as exc:
-                logger.warning("run stream interrupted, rejoining (%s)", type(exc).__name__,
-                               extra={"task_id": task_id, "run_id": run_id})
+                logger.warning(
+                    "run stream interrupted, rejoining (%s)",
+                    type(exc).__name__,
+                    extra={"task_id": task_id, "run_id": run_id},
+                )
                 await asyncio.sleep(0.2 * (attempt + 1))
         return ended
 

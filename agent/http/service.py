@@ -36,8 +36,11 @@ SETTLE_SECONDS = 5.0
 
 class RateLimited(HTTPException):
     def __init__(self, retry_after: int, limit: int) -> None:
-        super().__init__(429, f"rate limit: at most {limit} new tasks per window for this API key; retry later",
-                         headers={"Retry-After": str(retry_after)})
+        super().__init__(
+            429,
+            f"rate limit: at most {limit} new tasks per window for this API key; retry later",
+            headers={"Retry-After": str(retry_after)},
+        )
 
 
 @dataclass
@@ -109,7 +112,9 @@ class TaskService:
         if thread is None:
             return await self._lost_view(owner, task_id)
         thread = await self._with_live_values(thread)
-        return task_view(thread, last_event_id=await self.log.last_id(task_id), failure=await self._failure(task_id, thread))
+        return task_view(
+            thread, last_event_id=await self.log.last_id(task_id), failure=await self._failure(task_id, thread)
+        )
 
     async def _failure(self, task_id: str, thread: dict[str, Any]) -> str | None:
         if thread.get("status") != "error":
@@ -121,11 +126,16 @@ class TaskService:
 
     async def list(self, owner: str, *, limit: int = 100, offset: int = 0) -> list[TaskView]:
         threads = await self.client.threads.search(
-            metadata={"owner": owner, "kind": TASK_KIND}, limit=limit, offset=offset,
-            sort_by="created_at", sort_order="desc",
+            metadata={"owner": owner, "kind": TASK_KIND},
+            limit=limit,
+            offset=offset,
+            sort_by="created_at",
+            sort_order="desc",
         )
-        return [task_view(await self._with_live_values(t), last_event_id=await self.log.last_id(str(t["thread_id"])))
-                for t in threads]
+        return [
+            task_view(await self._with_live_values(t), last_event_id=await self.log.last_id(str(t["thread_id"])))
+            for t in threads
+        ]
 
     # ------------------------------------------------------------------ create
 
@@ -161,7 +171,9 @@ class TaskService:
             default = (await asyncio.to_thread(SandboxSettings)).project_path
             repo = str(default) if default else None
         if repo is None:
-            raise HTTPException(422, "repo is required: give a local path or a git URL (no OPEN_SWE_LOCAL_PROJECT_PATH default is set)")
+            raise HTTPException(
+                422, "repo is required: give a local path or a git URL (no OPEN_SWE_LOCAL_PROJECT_PATH default is set)"
+            )
         if not repo.startswith("/"):
             return repo
         if not await asyncio.to_thread(Path(repo).is_dir):
@@ -177,29 +189,59 @@ class TaskService:
         configurable = request.configurable()
         now = time.time()
         metadata = {
-            "kind": TASK_KIND, "owner": owner, "task": request.task, "repo": repo, "sandbox": request.sandbox,
-            "auto_approve": request.auto_approve, "config": configurable, "created_ts": now,
+            "kind": TASK_KIND,
+            "owner": owner,
+            "task": request.task,
+            "repo": repo,
+            "sandbox": request.sandbox,
+            "auto_approve": request.auto_approve,
+            "config": configurable,
+            "created_ts": now,
         }
         thread = await self.client.threads.create(metadata=metadata)
         task_id = str(thread["thread_id"])
-        await self.log.append(task_id, "task_created", owner=owner, task=request.task, repo=repo,
-                              sandbox=request.sandbox, auto_approve=request.auto_approve,
-                              created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)))
+        await self.log.append(
+            task_id,
+            "task_created",
+            owner=owner,
+            task=request.task,
+            repo=repo,
+            sandbox=request.sandbox,
+            auto_approve=request.auto_approve,
+            created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        )
         TASKS_CREATED.inc()
         self.states.set(task_id, QUEUED)
-        await self._start_run(task_id, metadata, input={"messages": [{"role": "user", "content": request.task}], "repo": repo},
-                              reason="task created")
+        await self._start_run(
+            task_id,
+            metadata,
+            input={"messages": [{"role": "user", "content": request.task}], "repo": repo},
+            reason="task created",
+        )
         logger.info("task created", extra={"task_id": task_id, "owner": owner})
         return task_id
 
-    async def _start_run(self, task_id: str, metadata: dict[str, Any], *, reason: str,
-                         input: dict[str, Any] | None = None, command: dict[str, Any] | None = None) -> str:
+    async def _start_run(
+        self,
+        task_id: str,
+        metadata: dict[str, Any],
+        *,
+        reason: str,
+        input: dict[str, Any] | None = None,
+        command: dict[str, Any] | None = None,
+    ) -> str:
         try:
             run = await self.client.runs.create(
-                task_id, self.graph_id, input=input, command=command,
+                task_id,
+                self.graph_id,
+                input=input,
+                command=command,
                 config={"configurable": dict(metadata.get("config") or {})},
-                stream_mode=STREAM_MODES, stream_subgraphs=True, stream_resumable=True,
-                multitask_strategy="reject", metadata={"owner": metadata.get("owner")},
+                stream_mode=STREAM_MODES,
+                stream_subgraphs=True,
+                stream_resumable=True,
+                multitask_strategy="reject",
+                metadata={"owner": metadata.get("owner")},
             )
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code == 409:
@@ -216,15 +258,22 @@ class TaskService:
         thread = await self._owned_thread(owner, task_id, settle=SETTLE_SECONDS)
         self._require_pending(thread, "plan_approval", "approve")
         value = resume_value("edit", plan=plan) if plan else resume_value("accept")
-        run_id = await self._start_run(task_id, thread["metadata"], command={"resume": value},
-                                       reason="plan edited and approved" if plan else "plan approved")
-        return ActionResult(id=task_id, action="edit" if plan else "approve", status=TaskStatus.PROGRAMMING.value, run_id=run_id)
+        run_id = await self._start_run(
+            task_id,
+            thread["metadata"],
+            command={"resume": value},
+            reason="plan edited and approved" if plan else "plan approved",
+        )
+        return ActionResult(
+            id=task_id, action="edit" if plan else "approve", status=TaskStatus.PROGRAMMING.value, run_id=run_id
+        )
 
     async def reject(self, owner: str, task_id: str) -> ActionResult:
         thread = await self._owned_thread(owner, task_id, settle=SETTLE_SECONDS)
         self._require_pending(thread, "plan_approval", "reject")
-        run_id = await self._start_run(task_id, thread["metadata"], command={"resume": resume_value("ignore")},
-                                       reason="plan rejected")
+        run_id = await self._start_run(
+            task_id, thread["metadata"], command={"resume": resume_value("ignore")}, reason="plan rejected"
+        )
         return ActionResult(id=task_id, action="reject", status=TaskStatus.REJECTED.value, run_id=run_id)
 
     async def message(self, owner: str, task_id: str, message: str) -> ActionResult:
@@ -240,10 +289,16 @@ class TaskService:
         else:
             status = task_view(thread).status
             if thread.get("status") == "busy" or status not in TERMINAL_STATUSES:
-                raise HTTPException(409, f"the task is running (status: {status}); send a message when it asks or finishes")
+                raise HTTPException(
+                    409, f"the task is running (status: {status}); send a message when it asks or finishes"
+                )
             action = "follow_up"
-            run_id = await self._start_run(task_id, metadata, input={"messages": [{"role": "user", "content": message}]},
-                                           reason="follow-up message")
+            run_id = await self._start_run(
+                task_id,
+                metadata,
+                input={"messages": [{"role": "user", "content": message}]},
+                reason="follow-up message",
+            )
         return ActionResult(id=task_id, action=action, status=QUEUED, run_id=run_id)
 
     @staticmethod
@@ -263,17 +318,26 @@ class TaskService:
         status = task_view(thread).status
         if status in TERMINAL_STATUSES:
             raise HTTPException(409, f"the task already ended (status: {status})")
-        await self.client.threads.update(task_id, metadata={"cancelled": True, "cancel_reason": "cancelled by its owner"})
+        await self.client.threads.update(
+            task_id, metadata={"cancelled": True, "cancel_reason": "cancelled by its owner"}
+        )
         for run_status in ("running", "pending"):
             for run in await self.client.runs.list(task_id, status=run_status, limit=100):
                 try:
                     await self.client.runs.cancel(task_id, str(run["run_id"]), action="interrupt")
                 except httpx.HTTPStatusError as exc:  # it ended meanwhile
-                    logger.info("run already ended at cancel (%s)", exc.response.status_code, extra={"task_id": task_id})
+                    logger.info(
+                        "run already ended at cancel (%s)", exc.response.status_code, extra={"task_id": task_id}
+                    )
         released = await release_task_sandbox(thread.get("values") or {}, task_id)
         self.states.set(task_id, TaskStatus.CANCELLED.value)
-        await self.log.append(task_id, "failed", status=TaskStatus.CANCELLED.value, reason="cancelled by its owner",
-                              sandbox_released=released)
+        await self.log.append(
+            task_id,
+            "failed",
+            status=TaskStatus.CANCELLED.value,
+            reason="cancelled by its owner",
+            sandbox_released=released,
+        )
         logger.info("task cancelled", extra={"task_id": task_id, "owner": owner})
         return ActionResult(id=task_id, action="cancel", status=TaskStatus.CANCELLED.value)
 
@@ -286,7 +350,9 @@ async def release_task_sandbox(values: dict[str, Any], task_id: str) -> bool:
     try:
         from agent.runtime import release_sandbox
     except ImportError:
-        logger.warning("agent.runtime.release_sandbox is not available; sandbox not released", extra={"task_id": task_id})
+        logger.warning(
+            "agent.runtime.release_sandbox is not available; sandbox not released", extra={"task_id": task_id}
+        )
         return False
     try:
         await release_sandbox(backend, sandbox_id)

@@ -8,7 +8,9 @@ from prometheus_client import Counter, Gauge, Histogram
 TASKS_CREATED = Counter("open_swe_tasks_created_total", "Tasks created through the task API.")
 TASKS_BY_STATE = Gauge("open_swe_tasks", "Tasks this process knows, by state.", ["state"])
 TASK_DURATION = Histogram(
-    "open_swe_task_duration_seconds", "Seconds from task creation to a terminal state.", ["status"],
+    "open_swe_task_duration_seconds",
+    "Seconds from task creation to a terminal state.",
+    ["status"],
     buckets=(5, 15, 30, 60, 120, 300, 600, 1200, 3600, 7200),
 )
 TOOL_CALLS = Counter("open_swe_tool_calls_total", "Tool calls made by the agent.", ["tool"])

@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
 
 from agent.http.deps import caller_identity, task_service
-from agent.http.models import ActionResult, ApproveRequest, CreateTaskRequest, MessageRequest, TaskCreated, TaskList, TaskView
+from agent.http.models import (
+    ActionResult,
+    ApproveRequest,
+    CreateTaskRequest,
+    MessageRequest,
+    TaskCreated,
+    TaskList,
+    TaskView,
+)
 from agent.http.service import TaskService
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -17,11 +25,22 @@ Service = Annotated[TaskService, Depends(task_service)]
 _ERRORS = {401: {"description": "Missing or invalid API key"}, 404: {"description": "No such task for this key"}}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TaskCreated,
-             responses={**_ERRORS, 409: {"description": "Idempotency-Key in use"}, 422: {"description": "Invalid task"},
-                        429: {"description": "Rate limited"}})
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TaskCreated,
+    responses={
+        **_ERRORS,
+        409: {"description": "Idempotency-Key in use"},
+        422: {"description": "Invalid task"},
+        429: {"description": "Rate limited"},
+    },
+)
 async def create_task(
-    body: CreateTaskRequest, owner: Owner, service: Service, response: Response,
+    body: CreateTaskRequest,
+    owner: Owner,
+    service: Service,
+    response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> TaskCreated:
     """Start a task. A repeat with the same `Idempotency-Key` returns the first request's task (200)."""
@@ -32,8 +51,12 @@ async def create_task(
 
 
 @router.get("", response_model=TaskList, responses=_ERRORS)
-async def list_tasks(owner: Owner, service: Service, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> TaskList:
+async def list_tasks(
+    owner: Owner,
+    service: Service,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TaskList:
     """The caller's own tasks, newest first."""
     return TaskList(tasks=await service.list(owner, limit=limit, offset=offset))
 
@@ -44,20 +67,31 @@ async def get_task(task_id: str, owner: Owner, service: Service) -> TaskView:
     return await service.view(owner, task_id)
 
 
-@router.post("/{task_id}/approve", response_model=ActionResult, responses={**_ERRORS, 409: {"description": "Not awaiting approval"}})
-async def approve_task(task_id: str, owner: Owner, service: Service,
-                       body: Annotated[ApproveRequest | None, Body()] = None) -> ActionResult:
+@router.post(
+    "/{task_id}/approve",
+    response_model=ActionResult,
+    responses={**_ERRORS, 409: {"description": "Not awaiting approval"}},
+)
+async def approve_task(
+    task_id: str, owner: Owner, service: Service, body: Annotated[ApproveRequest | None, Body()] = None
+) -> ActionResult:
     """Approve the proposed plan, or send `{"plan": [...]}` to run an edited plan."""
     return await service.approve(owner, task_id, body.plan if body else None)
 
 
-@router.post("/{task_id}/reject", response_model=ActionResult, responses={**_ERRORS, 409: {"description": "Not awaiting approval"}})
+@router.post(
+    "/{task_id}/reject",
+    response_model=ActionResult,
+    responses={**_ERRORS, 409: {"description": "Not awaiting approval"}},
+)
 async def reject_task(task_id: str, owner: Owner, service: Service) -> ActionResult:
     """Reject the proposed plan: the task ends as `rejected`."""
     return await service.reject(owner, task_id)
 
 
-@router.post("/{task_id}/messages", response_model=ActionResult, responses={**_ERRORS, 409: {"description": "Task is busy"}})
+@router.post(
+    "/{task_id}/messages", response_model=ActionResult, responses={**_ERRORS, 409: {"description": "Task is busy"}}
+)
 async def message_task(task_id: str, body: MessageRequest, owner: Owner, service: Service) -> ActionResult:
     """Answer the pending question, give feedback on a proposed plan, or add a follow-up to a finished task."""
     return await service.message(owner, task_id, body.message)

@@ -10,14 +10,21 @@ from agent.http.models import PendingInput, TaskLinks, TaskView
 QUEUED = "queued"
 LOST = "lost"
 TERMINAL = frozenset({*TERMINAL_STATUSES, LOST})
-_RESUMED = {TaskStatus.AWAITING_APPROVAL.value: TaskStatus.PLANNING.value,
-            TaskStatus.AWAITING_ANSWER.value: TaskStatus.PROGRAMMING.value}
+_RESUMED = {
+    TaskStatus.AWAITING_APPROVAL.value: TaskStatus.PLANNING.value,
+    TaskStatus.AWAITING_ANSWER.value: TaskStatus.PROGRAMMING.value,
+}
 
 
 def links(task_id: str) -> TaskLinks:
     base = f"/tasks/{task_id}"
-    return TaskLinks(self=base, events=f"{base}/events", approve=f"{base}/approve", reject=f"{base}/reject",
-                     messages=f"{base}/messages")
+    return TaskLinks(
+        self=base,
+        events=f"{base}/events",
+        approve=f"{base}/approve",
+        reject=f"{base}/reject",
+        messages=f"{base}/messages",
+    )
 
 
 def pending_input(thread: dict[str, Any]) -> PendingInput | None:
@@ -85,9 +92,14 @@ def task_view(thread: dict[str, Any], *, last_event_id: int = 0, failure: str | 
 def lost_view(task_id: str, created: dict[str, Any], *, last_event_id: int) -> TaskView:
     """A task whose thread the runtime no longer has (the server died before saving it): clearly marked, not hidden."""
     return TaskView(
-        id=task_id, status=LOST, task=str(created.get("task", "")), repo=created.get("repo"),
-        sandbox=created.get("sandbox"), auto_approve=bool(created.get("auto_approve", False)),
+        id=task_id,
+        status=LOST,
+        task=str(created.get("task", "")),
+        repo=created.get("repo"),
+        sandbox=created.get("sandbox"),
+        auto_approve=bool(created.get("auto_approve", False)),
         created_at=created.get("created_at"),
         reason="the server stopped before this task's state was saved; its event history is kept, resubmit the task",
-        last_event_id=last_event_id, links=links(task_id),
+        last_event_id=last_event_id,
+        links=links(task_id),
     )

@@ -20,9 +20,9 @@ from agent.contract import TaskStatus
 from agent.limits import check_limits
 from agent.models import chat_model_for
 from agent.runtime import acquire_sandbox, configurable_of, thread_id_of
+from agent.state import ConversationUpdate, combine_updates, extend_conversation, replace
 from agent.tools.base import Tool, ToolContext
 from agent.tools.executor import BatchResult, run_tool_calls
-from agent.state import ConversationUpdate, combine_updates, extend_conversation, replace
 from agent.usage import add_usage, measured
 from sandbox.base import Sandbox, SandboxError
 from sandbox.secrets import redact
@@ -68,8 +68,9 @@ def failed(run: Run, reason: str, status: TaskStatus = TaskStatus.FAILED) -> dic
     return {"status": status.value, "reason": redact(reason)}
 
 
-async def execute_tool_calls(run: Run, state: Mapping[str, Any], tools: Sequence[Tool],
-                             conversation_key: str) -> tuple[BatchResult | None, dict[str, Any] | None]:
+async def execute_tool_calls(
+    run: Run, state: Mapping[str, Any], tools: Sequence[Tool], conversation_key: str
+) -> tuple[BatchResult | None, dict[str, Any] | None]:
     """Run the tool calls of the last model reply in `state[conversation_key]` in the thread's sandbox: `(batch, None)`,
     or `(None, update)` where `update` ends the task because the sandbox is unavailable or vanished mid-task (the tool
     results still close the model's calls)."""
@@ -79,18 +80,25 @@ async def execute_tool_calls(run: Run, state: Mapping[str, Any], tools: Sequence
         sandbox = await run.sandbox(state)
     except SandboxError as exc:
         return None, failed(run, f"sandbox unavailable: {exc}")
-    batch = await run_tool_calls(reply, tools, run.tool_context(sandbox, state),
-                                 output_chars=run.settings.tool_output_chars, emit=run.emit)
+    batch = await run_tool_calls(
+        reply, tools, run.tool_context(sandbox, state), output_chars=run.settings.tool_output_chars, emit=run.emit
+    )
     if batch.sandbox_gone is not None:
-        reason = (f"the sandbox vanished mid-task ({batch.sandbox_gone}); work not yet in the task's diff is lost: "
-                  "send a follow-up message to continue on a fresh sandbox")
+        reason = (
+            f"the sandbox vanished mid-task ({batch.sandbox_gone}); work not yet in the task's diff is lost: "
+            "send a follow-up message to continue on a fresh sandbox"
+        )
         return None, {**failed(run, reason), conversation_key: batch.messages}
     return batch, None
 
 
 def is_over(state: Mapping[str, Any]) -> bool:
-    return state.get("status") in (TaskStatus.FAILED, TaskStatus.LIMIT_REACHED, TaskStatus.REJECTED,
-                                   TaskStatus.CANCELLED)
+    return state.get("status") in (
+        TaskStatus.FAILED,
+        TaskStatus.LIMIT_REACHED,
+        TaskStatus.REJECTED,
+        TaskStatus.CANCELLED,
+    )
 
 
 def last_ai(messages: Sequence[AnyMessage]) -> AIMessage | None:
@@ -145,8 +153,7 @@ async def invoke_model(
         view_tokens = count_tokens(view)
         if view_tokens > threshold:
             summarizer = chat_model_for(settings, Role.SUMMARIZER, run.configurable)
-            compaction = await compact(conversation, model=summarizer, threshold_tokens=0,
-                                       keep_tokens=threshold // 3)
+            compaction = await compact(conversation, model=summarizer, threshold_tokens=0, keep_tokens=threshold // 3)
             if compaction.summary_reply is not None:
                 usage = add_usage(usage, Role.SUMMARIZER.value, measured(compaction.summary_reply, []))
                 conversation = compaction.messages
@@ -163,8 +170,12 @@ async def invoke_model(
         reply = await bound.ainvoke(prompt, config={"tags": [f"role:{role.value}"]})
     except Exception as exc:  # model/transport errors after the client's own retries
         detail = " ".join(str(exc).split())[:300]
-        return ModelTurn(None, {**failed(run, f"model error ({role.value}): {type(exc).__name__}: {detail}"),
-                                "usage": usage}, conversation, compacted)
+        return ModelTurn(
+            None,
+            {**failed(run, f"model error ({role.value}): {type(exc).__name__}: {detail}"), "usage": usage},
+            conversation,
+            compacted,
+        )
     if not isinstance(reply, AIMessage):
         reply = AIMessage(content=str(getattr(reply, "content", reply)))
     updates["usage"] = add_usage(usage, usage_role or role.value, measured(reply, prompt))
@@ -187,7 +198,9 @@ def resumed_pause(state: Mapping[str, Any]) -> dict[str, Any]:
 NodeFn = Callable[[Any, RunnableConfig], Any]
 
 
-async def act(think: NodeFn, run_tools: NodeFn, key: str, state: Mapping[str, Any], config: RunnableConfig) -> dict[str, Any]:
+async def act(
+    think: NodeFn, run_tools: NodeFn, key: str, state: Mapping[str, Any], config: RunnableConfig
+) -> dict[str, Any]:
     """One agent step in one node: the model call, then (when it asked for them) its tool calls.
 
     Keeping both in one node halves the supersteps and checkpoints per step; a crash mid-step re-runs the step.

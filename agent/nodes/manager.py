@@ -8,16 +8,15 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
-from agent.config import Role
-from agent.config import load_settings
+from agent.config import Role, load_settings
 from agent.contract import TERMINAL_STATUSES, EventType, TaskStatus, event
-from agent.limits import total_tokens
 from agent.git import commit_all, diff_against
+from agent.limits import total_tokens
 from agent.models import ModelNotConfigured, check_all_roles
 from agent.nodes.common import Run, failed, invoke_model, is_over, now
 from agent.nodes.setup import task_from_messages
-from agent.runtime import release_after_task
 from agent.prompts import plan_text, system_prompt
+from agent.runtime import release_after_task
 from agent.state import AgentState, Commit, new_task_state
 from agent.tools.base import Tool, ToolContext
 from sandbox.base import SandboxError
@@ -40,8 +39,9 @@ async def _unused(_: ToolContext, __: Any) -> str:  # router tools are decisions
 
 
 START_NEW_TASK = Tool("start_new_task", "Start a new coding task.", StartTaskArgs, _unused)
-ADD_TO_CURRENT_TASK = Tool("add_to_current_task", "Route the message to the current task as a follow-up.",
-                           FollowUpArgs, _unused)
+ADD_TO_CURRENT_TASK = Tool(
+    "add_to_current_task", "Route the message to the current task as a follow-up.", FollowUpArgs, _unused
+)
 ANSWER = Tool("answer", "Answer the user directly, without starting a task.", AnswerArgs, _unused)
 ROUTER_TOOLS = (START_NEW_TASK, ADD_TO_CURRENT_TASK, ANSWER)
 
@@ -49,8 +49,7 @@ ROUTER_TOOLS = (START_NEW_TASK, ADD_TO_CURRENT_TASK, ANSWER)
 def _context(state: AgentState) -> str:
     if not state.get("task"):
         return "There is no current task."
-    return (f"Current task ({state.get('status', '')}): {state['task']}\n"
-            f"Plan:\n{plan_text(state.get('plan') or [])}")
+    return f"Current task ({state.get('status', '')}): {state['task']}\nPlan:\n{plan_text(state.get('plan') or [])}"
 
 
 async def route_message(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -65,8 +64,15 @@ async def route_message(state: AgentState, config: RunnableConfig) -> dict[str, 
     if not message.strip():
         return {**failed(run, "the last user message is empty"), "route": "end"}
     prompt = [HumanMessage(f"{_context(state)}\n\nThe user's message:\n{message}")]
-    turn = await invoke_model(run, state, Role.ROUTER, conversation=prompt, system=system_prompt("router", state),
-                              tools=ROUTER_TOOLS, within_task=False)
+    turn = await invoke_model(
+        run,
+        state,
+        Role.ROUTER,
+        conversation=prompt,
+        system=system_prompt("router", state),
+        tools=ROUTER_TOOLS,
+        within_task=False,
+    )
     usage = {"usage": turn.updates["usage"]} if "usage" in turn.updates else {}
     if turn.reply is None:
         run.emit(event(EventType.FAILED, status=TaskStatus.FAILED.value, reason=turn.updates.get("reason", "")))
@@ -75,8 +81,11 @@ async def route_message(state: AgentState, config: RunnableConfig) -> dict[str, 
     has_task = bool(state.get("task"))
     if call is None:  # prose is an answer; nothing at all means "do what the message says"
         text = str(turn.reply.content).strip()
-        return {**usage, "route": "answer", "pending_answer": text} if text else {**usage, "route": "new_task",
-                                                                                  "pending_task": message}
+        return (
+            {**usage, "route": "answer", "pending_answer": text}
+            if text
+            else {**usage, "route": "new_task", "pending_task": message}
+        )
     args = call.get("args") or {}
     if call["name"] == "answer":
         return {**usage, "route": "answer", "pending_answer": str(args.get("reply") or "")}
@@ -89,9 +98,15 @@ async def start_task(state: AgentState, config: RunnableConfig) -> dict[str, Any
     run = Run.of(config)
     task = state.get("pending_task") or task_from_messages(state)
     run.emit(event(EventType.TASK_STARTED, task=task))
-    return {**new_task_state(task), "usage": state.get("usage") or {}, "tokens_at_start": total_tokens(state),
-            "status": TaskStatus.PLANNING.value, "started_at": now(),
-            "base_commit": "", "pending_task": ""}
+    return {
+        **new_task_state(task),
+        "usage": state.get("usage") or {},
+        "tokens_at_start": total_tokens(state),
+        "status": TaskStatus.PLANNING.value,
+        "started_at": now(),
+        "base_commit": "",
+        "pending_task": "",
+    }
 
 
 async def follow_up(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -99,17 +114,29 @@ async def follow_up(state: AgentState, config: RunnableConfig) -> dict[str, Any]
     extra = state.get("pending_task") or task_from_messages(state)
     run.emit(event(EventType.TASK_STARTED, task=state.get("task", ""), follow_up=extra))
     restart = state.get("status") in TERMINAL_STATUSES
-    return {"task": f"{state.get('task', '')}\n\nFollow-up from the user: {extra}", "plan_feedback": extra,
-            "status": TaskStatus.PLANNING.value, "review_round": 0, "reason": "", "pending_task": "",
-            **({"started_at": now(), "steps": 0, "paused_seconds": 0.0, "tokens_at_start": total_tokens(state)}
-               if restart else {})}
+    return {
+        "task": f"{state.get('task', '')}\n\nFollow-up from the user: {extra}",
+        "plan_feedback": extra,
+        "status": TaskStatus.PLANNING.value,
+        "review_round": 0,
+        "reason": "",
+        "pending_task": "",
+        **(
+            {"started_at": now(), "steps": 0, "paused_seconds": 0.0, "tokens_at_start": total_tokens(state)}
+            if restart
+            else {}
+        ),
+    }
 
 
 async def answer(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     status = state.get("status")
     keep = status in TERMINAL_STATUSES and status != TaskStatus.ANSWERED
-    return {"messages": [AIMessage(state.get("pending_answer") or "")], "pending_answer": "",
-            **({} if keep else {"status": TaskStatus.ANSWERED.value})}
+    return {
+        "messages": [AIMessage(state.get("pending_answer") or "")],
+        "pending_answer": "",
+        **({} if keep else {"status": TaskStatus.ANSWERED.value}),
+    }
 
 
 def summary_of(state: AgentState) -> str:
@@ -129,8 +156,9 @@ async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         try:
             sandbox = await run.sandbox(state)
             commits: list[Commit] = list(state.get("commits") or [])
-            commit = await commit_all(sandbox, "open-swe: final changes") if status not in (
-                TaskStatus.REJECTED,) else None
+            commit = (
+                await commit_all(sandbox, "open-swe: final changes") if status not in (TaskStatus.REJECTED,) else None
+            )
             if commit:
                 updates["commits"] = [*commits, commit]
             updates["diff"] = await diff_against(sandbox, state["base_commit"])
@@ -143,12 +171,23 @@ async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         reason = updates.get("reason") or state.get("reason", "")
         run.emit(event(EventType.FAILED, status=str(status), reason=reason))
         text = f"Task {status}: {reason}"
-        return {**updates, "status": str(status), "summary": state.get("summary") or text,
-                "messages": [AIMessage(text)]}
+        return {
+            **updates,
+            "status": str(status),
+            "summary": state.get("summary") or text,
+            "messages": [AIMessage(text)],
+        }
     summary = summary_of(state)
     rounds = int(state.get("review_round") or 0)
     if state.get("review_verdict") == "rounds_exhausted":
         summary += f"\n(The reviewer still requested changes after {rounds} rounds; the last requests were not done.)"
-    run.emit(event(EventType.FINISHED, status=TaskStatus.COMPLETED.value, summary=summary,
-                   branch=state.get("branch", ""), commits=len(updates.get("commits", state.get("commits") or []))))
+    run.emit(
+        event(
+            EventType.FINISHED,
+            status=TaskStatus.COMPLETED.value,
+            summary=summary,
+            branch=state.get("branch", ""),
+            commits=len(updates.get("commits", state.get("commits") or [])),
+        )
+    )
     return {**updates, "status": TaskStatus.COMPLETED.value, "summary": summary, "messages": [AIMessage(summary)]}

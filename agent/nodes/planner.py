@@ -11,15 +11,16 @@ from langgraph.types import interrupt
 from agent.config import Role
 from agent.contract import EventType, PlanItem, TaskStatus, event
 from agent.git import porcelain, revert_new_changes
-from agent.nodes.common import Run, act, failed, invoke_model, last_ai, execute_tool_calls, now, resumed_pause
+from agent.nodes.common import Run, act, execute_tool_calls, failed, invoke_model, last_ai, now, resumed_pause
 from agent.prompts import system_prompt
 from agent.state import AgentState
 from agent.tools import PLANNER_TOOLS
 from agent.tools.workflow import SESSION_PLAN, make_plan
 from sandbox.base import SandboxError
 
-FORCE_PLAN = ("You have used your exploration budget. Call `session_plan` now with the plan, based on what you have "
-              "seen so far.")
+FORCE_PLAN = (
+    "You have used your exploration budget. Call `session_plan` now with the plan, based on what you have seen so far."
+)
 NUDGE = "Reply with a tool call: explore further or call `session_plan` with the plan."
 
 
@@ -34,8 +35,14 @@ async def planner_start(state: AgentState, config: RunnableConfig) -> dict[str, 
         added.append(HumanMessage(f"Plan this task:\n{state.get('task', '')}"))
     if state.get("plan_feedback"):
         added.append(HumanMessage(f"New request from the user, plan it:\n{state['plan_feedback']}"))
-    return {"planner_messages": added, "planner_baseline": baseline, "plan_feedback": "",
-            "status": TaskStatus.PLANNING.value, "planner_steps": 0, "planner_done": False}
+    return {
+        "planner_messages": added,
+        "planner_baseline": baseline,
+        "plan_feedback": "",
+        "status": TaskStatus.PLANNING.value,
+        "planner_steps": 0,
+        "planner_done": False,
+    }
 
 
 async def planner_agent(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -47,16 +54,24 @@ async def planner_agent(state: AgentState, config: RunnableConfig) -> dict[str, 
     added = []
     if exhausted and not (isinstance(conversation[-1], HumanMessage) and conversation[-1].content == FORCE_PLAN):
         added.append(HumanMessage(FORCE_PLAN))
-    turn = await invoke_model(run, state, Role.PLANNER, conversation=[*conversation, *added], tools=tools,
-                              system=system_prompt("planner", state,
-                                                   max_steps=run.settings.planner_max_exploration_steps))
+    turn = await invoke_model(
+        run,
+        state,
+        Role.PLANNER,
+        conversation=[*conversation, *added],
+        tools=tools,
+        system=system_prompt("planner", state, max_steps=run.settings.planner_max_exploration_steps),
+    )
     return {**turn.updates, "planner_messages": turn.write(added), "planner_steps": steps + 1}
 
 
 async def planner_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     run = Run.of(config)
-    allowed = (SESSION_PLAN,) if int(state.get("planner_steps") or 0) > run.settings.planner_max_exploration_steps \
+    allowed = (
+        (SESSION_PLAN,)
+        if int(state.get("planner_steps") or 0) > run.settings.planner_max_exploration_steps
         else PLANNER_TOOLS
+    )
     batch, ended = await execute_tool_calls(run, state, allowed, "planner_messages")
     if ended is not None:
         return ended
@@ -78,8 +93,10 @@ def merge_with_done(old: list[PlanItem], new: list[PlanItem]) -> list[PlanItem]:
     """A follow-up's plan keeps the items already done before it."""
     done = [dict(i) for i in old if i["status"] == "done"]
     merged = done + [dict(i) for i in new]
-    return [PlanItem(index=k, description=i["description"], status=i["status"], summary=i.get("summary", ""))
-            for k, i in enumerate(merged)]
+    return [
+        PlanItem(index=k, description=i["description"], status=i["status"], summary=i.get("summary", ""))
+        for k, i in enumerate(merged)
+    ]
 
 
 async def planner_nudge(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -87,7 +104,9 @@ async def planner_nudge(state: AgentState, config: RunnableConfig) -> dict[str, 
     conversation = list(state.get("planner_messages") or [])
     reply = last_ai(conversation)
     text = str(reply.content).strip() if reply else ""
-    reminded = len(conversation) >= 2 and isinstance(conversation[-2], HumanMessage) and conversation[-2].content == NUDGE
+    reminded = (
+        len(conversation) >= 2 and isinstance(conversation[-2], HumanMessage) and conversation[-2].content == NUDGE
+    )
     if not reminded:
         return {"planner_messages": [HumanMessage(NUDGE)]}
     lines = [ln.strip().lstrip("-*0123456789.) ").strip() for ln in text.splitlines()]
@@ -110,8 +129,12 @@ async def planner_finish(state: AgentState, config: RunnableConfig) -> dict[str,
         run.emit(event(EventType.TOOL_RESULT, call_id="planner-revert", ok=False, output=note))
     plan = state.get("plan") or []
     run.emit(event(EventType.PLAN_PROPOSED, plan=plan, title=state.get("plan_title", "")))
-    return {**updates, "status": TaskStatus.AWAITING_APPROVAL.value, "awaiting_since": now(),
-            "reverted_paths": reverted}
+    return {
+        **updates,
+        "status": TaskStatus.AWAITING_APPROVAL.value,
+        "awaiting_since": now(),
+        "reverted_paths": reverted,
+    }
 
 
 def _approval(value: Any) -> tuple[dict[str, Any] | None, str]:
@@ -146,10 +169,17 @@ async def await_approval(state: AgentState, config: RunnableConfig) -> dict[str,
     if kind == "ignore":
         return {**resumed, **failed(run, "plan rejected by the user", TaskStatus.REJECTED)}
     if kind == "response":
-        feedback = HumanMessage(f"Feedback on your plan from the user: {decision['message']}\n"
-                                "Revise the plan and call `session_plan` again.")
-        return {**resumed, "status": TaskStatus.PLANNING.value, "planner_steps": 0, "planner_done": False,
-                "planner_messages": [feedback]}
+        feedback = HumanMessage(
+            f"Feedback on your plan from the user: {decision['message']}\n"
+            "Revise the plan and call `session_plan` again."
+        )
+        return {
+            **resumed,
+            "status": TaskStatus.PLANNING.value,
+            "planner_steps": 0,
+            "planner_done": False,
+            "planner_messages": [feedback],
+        }
     if kind == "edit":
         done = [i for i in plan if i["status"] == "done"]
         plan = merge_with_done(done, make_plan(decision["plan"]))

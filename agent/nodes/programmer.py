@@ -12,15 +12,17 @@ from agent.config import Role
 from agent.context import head_tail
 from agent.contract import EventType, PlanItem, TaskStatus, event
 from agent.git import commit_all, diff_against
-from agent.nodes.common import Run, act, failed, invoke_model, last_ai, execute_tool_calls, now, resumed_pause
+from agent.nodes.common import Run, act, execute_tool_calls, failed, invoke_model, last_ai, now, resumed_pause
 from agent.prompts import system_prompt
 from agent.state import AgentState, Commit
 from agent.tools import PROGRAMMER_TOOLS
 from agent.tools.workflow import current_item, make_plan
 from sandbox.base import SandboxError
 
-NUDGE = ("You replied without calling a tool. Continue with the current plan item ({item}) using the tools, "
-         "and call `mark_task_completed` when it is done.")
+NUDGE = (
+    "You replied without calling a tool. Continue with the current plan item ({item}) using the tools, "
+    "and call `mark_task_completed` when it is done."
+)
 
 
 def _plan_started(plan: list[PlanItem]) -> list[PlanItem]:
@@ -40,14 +42,25 @@ async def programmer_start(state: AgentState, config: RunnableConfig) -> dict[st
     if item is not None:
         run.emit(event(EventType.ITEM_STARTED, index=item["index"], description=item["description"]))
         added.append(HumanMessage(f"Work on plan item {item['index'] + 1}: {item['description']}"))
-    return {"plan": plan, "programmer_messages": added, "status": TaskStatus.PROGRAMMING.value,
-            "idle_replies": 0, "failure_streak": 0}
+    return {
+        "plan": plan,
+        "programmer_messages": added,
+        "status": TaskStatus.PROGRAMMING.value,
+        "idle_replies": 0,
+        "failure_streak": 0,
+    }
 
 
 async def programmer_agent(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     run = Run.of(config)
-    turn = await invoke_model(run, state, Role.PROGRAMMER, conversation=list(state.get("programmer_messages") or []),
-                              tools=PROGRAMMER_TOOLS, system=system_prompt("programmer", state))
+    turn = await invoke_model(
+        run,
+        state,
+        Role.PROGRAMMER,
+        conversation=list(state.get("programmer_messages") or []),
+        tools=PROGRAMMER_TOOLS,
+        system=system_prompt("programmer", state),
+    )
     return {**turn.updates, "programmer_messages": turn.write([])}
 
 
@@ -73,8 +86,11 @@ async def programmer_tools(state: AgentState, config: RunnableConfig) -> dict[st
     added: list[Any] = list(batch.messages)
     ok_calls = sum(1 for m in batch.messages if m.status == "success")
     streak = batch.failures if ok_calls else int(state.get("failure_streak") or 0) + batch.failures
-    updates: dict[str, Any] = {"failure_streak": streak, "idle_replies": 0,
-                               "needs_diagnosis": streak >= run.settings.failure_streak_to_diagnose}
+    updates: dict[str, Any] = {
+        "failure_streak": streak,
+        "idle_replies": 0,
+        "needs_diagnosis": streak >= run.settings.failure_streak_to_diagnose,
+    }
     plan: list[PlanItem] = batch.updates.get("plan", state.get("plan") or [])
     for key in ("notes",):
         if key in batch.updates:
@@ -83,11 +99,14 @@ async def programmer_tools(state: AgentState, config: RunnableConfig) -> dict[st
     try:
         if batch.wrote_files:
             edited = sorted({str(c["args"].get("path", "")) for c in reply.tool_calls if c.get("args")} - {""})
-            updates.update(await _commit(run, state, sandbox, f"open-swe: edit {', '.join(edited) or 'files'}", commits))
+            updates.update(
+                await _commit(run, state, sandbox, f"open-swe: edit {', '.join(edited) or 'files'}", commits)
+            )
         for index in batch.updates.get("completed", []):
             item = plan[index]
-            run.emit(event(EventType.ITEM_COMPLETED, index=index, description=item["description"],
-                           summary=item["summary"]))
+            run.emit(
+                event(EventType.ITEM_COMPLETED, index=index, description=item["description"], summary=item["summary"])
+            )
             updates.update(await _commit(run, state, sandbox, f"{item['description']}\n\n{item['summary']}", commits))
     except SandboxError as exc:
         return {**updates, "programmer_messages": added, "plan": plan, **failed(run, str(exc))}
@@ -109,7 +128,11 @@ async def programmer_tools(state: AgentState, config: RunnableConfig) -> dict[st
 def _answer(value: Any) -> str | None:
     if isinstance(value, str) and value.strip():
         return value
-    if isinstance(value, dict) and value.get("type") in ("answer", "response") and str(value.get("message") or "").strip():
+    if (
+        isinstance(value, dict)
+        and value.get("type") in ("answer", "response")
+        and str(value.get("message") or "").strip()
+    ):
         return str(value["message"])
     return None
 
@@ -120,8 +143,12 @@ async def ask_human(state: AgentState, config: RunnableConfig) -> dict[str, Any]
     while (answer := _answer(interrupt(payload))) is None:
         payload = {**payload, "error": "invalid resume value: expected {'type': 'answer', 'message': '...'}"}
     message = HumanMessage(f"Answer from the human to your question ({question}):\n{answer}")
-    return {**resumed_pause(state), "pending_question": None, "status": TaskStatus.PROGRAMMING.value,
-            "programmer_messages": [message]}
+    return {
+        **resumed_pause(state),
+        "pending_question": None,
+        "status": TaskStatus.PROGRAMMING.value,
+        "programmer_messages": [message],
+    }
 
 
 async def programmer_nudge(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -141,8 +168,14 @@ async def diagnose(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     conversation = list(state.get("programmer_messages") or [])
     failures = [m for m in conversation if isinstance(m, ToolMessage) and m.status == "error"][-5:]
     report = "\n\n".join(f"{m.name}: {head_tail(str(m.content), 1500)}" for m in failures)
-    turn = await invoke_model(run, state, Role.PROGRAMMER, conversation=[HumanMessage(f"Failures:\n{report}")],
-                              system=system_prompt("diagnose", state), usage_role="diagnose")
+    turn = await invoke_model(
+        run,
+        state,
+        Role.PROGRAMMER,
+        conversation=[HumanMessage(f"Failures:\n{report}")],
+        system=system_prompt("diagnose", state),
+        usage_role="diagnose",
+    )
     if turn.reply is None:
         return turn.updates
     note = HumanMessage(f"Diagnosis of the repeated failures:\n{turn.reply.content}\nTry a different approach.")

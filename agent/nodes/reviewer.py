@@ -11,7 +11,7 @@ from agent.config import Role
 from agent.context import head_tail
 from agent.contract import EventType, TaskStatus, event
 from agent.git import diff_against
-from agent.nodes.common import Run, act, failed, invoke_model, last_ai, execute_tool_calls
+from agent.nodes.common import Run, act, execute_tool_calls, failed, invoke_model, last_ai
 from agent.prompts import plan_text, system_prompt
 from agent.state import AgentState, replace
 from agent.tools import REVIEWER_TOOLS
@@ -28,11 +28,19 @@ async def reviewer_start(state: AgentState, config: RunnableConfig) -> dict[str,
         diff = await diff_against(await run.sandbox(state), state.get("base_commit", ""))
     except SandboxError as exc:
         return failed(run, f"reviewer could not compute the diff: {exc}")
-    intro = (f"Review round {int(state.get('review_round') or 0) + 1}.\nPlan:\n{plan_text(state.get('plan') or [])}\n\n"
-             f"Diff against the base commit {state.get('base_commit', '')[:12]}:\n```diff\n"
-             f"{head_tail(diff, run.settings.tool_output_chars) or '(no changes)'}\n```")
-    return {"diff": diff, "reviewer_messages": replace([HumanMessage(intro)]), "review_verdict": "", "reviewer_steps": 0,
-            "idle_replies": 0, "status": TaskStatus.REVIEWING.value}
+    intro = (
+        f"Review round {int(state.get('review_round') or 0) + 1}.\nPlan:\n{plan_text(state.get('plan') or [])}\n\n"
+        f"Diff against the base commit {state.get('base_commit', '')[:12]}:\n```diff\n"
+        f"{head_tail(diff, run.settings.tool_output_chars) or '(no changes)'}\n```"
+    )
+    return {
+        "diff": diff,
+        "reviewer_messages": replace([HumanMessage(intro)]),
+        "review_verdict": "",
+        "reviewer_steps": 0,
+        "idle_replies": 0,
+        "status": TaskStatus.REVIEWING.value,
+    }
 
 
 async def reviewer_agent(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -41,9 +49,14 @@ async def reviewer_agent(state: AgentState, config: RunnableConfig) -> dict[str,
     conversation = list(state.get("reviewer_messages") or [])
     exhausted = steps >= run.settings.reviewer_max_steps
     added = [HumanMessage(FORCE_VERDICT)] if exhausted and conversation[-1].content != FORCE_VERDICT else []
-    turn = await invoke_model(run, state, Role.REVIEWER, conversation=[*conversation, *added],
-                              system=system_prompt("reviewer", state),
-                              tools=(ACCEPT_REVIEW, REQUEST_CHANGES) if exhausted else REVIEWER_TOOLS)
+    turn = await invoke_model(
+        run,
+        state,
+        Role.REVIEWER,
+        conversation=[*conversation, *added],
+        system=system_prompt("reviewer", state),
+        tools=(ACCEPT_REVIEW, REQUEST_CHANGES) if exhausted else REVIEWER_TOOLS,
+    )
     return {**turn.updates, "reviewer_messages": turn.write(added), "reviewer_steps": steps + 1}
 
 
@@ -53,16 +66,30 @@ def _verdict(run: Run, state: AgentState, updates: dict[str, Any]) -> dict[str, 
         round_ = int(state.get("review_round") or 0) + 1
         new_items = [i for i in updates["plan"] if i["status"] == "pending"]
         exhausted = round_ > run.settings.max_review_rounds
-        run.emit(event(EventType.REVIEW, verdict=verdict, round=round_, feedback=updates.get("review_feedback", ""),
-                       items=[i["description"] for i in new_items], rounds_exhausted=exhausted))
+        run.emit(
+            event(
+                EventType.REVIEW,
+                verdict=verdict,
+                round=round_,
+                feedback=updates.get("review_feedback", ""),
+                items=[i["description"] for i in new_items],
+                rounds_exhausted=exhausted,
+            )
+        )
         updates.update(review_round=round_, status=TaskStatus.PROGRAMMING.value)
         if exhausted:
             for item in new_items:
                 item.update(status="skipped", summary="not done: the review rounds are exhausted")
             updates.update(review_verdict="rounds_exhausted", status=TaskStatus.REVIEWING.value)
     elif verdict == "accepted":
-        run.emit(event(EventType.REVIEW, verdict=verdict, round=int(state.get("review_round") or 0) + 1,
-                       summary=updates.get("summary", "")))
+        run.emit(
+            event(
+                EventType.REVIEW,
+                verdict=verdict,
+                round=int(state.get("review_round") or 0) + 1,
+                summary=updates.get("summary", ""),
+            )
+        )
     return updates
 
 

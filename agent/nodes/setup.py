@@ -64,8 +64,12 @@ async def ensure_workspace(state: AgentState, config: RunnableConfig) -> dict[st
     except Exception as exc:  # provider misconfiguration, clone failure, git error: the task fails, the run does not
         return {**updates, **failed(run, f"sandbox setup failed: {type(exc).__name__}: {exc}")}
     updates.update(
-        sandbox_id=sandbox.id, sandbox_backend=backend, branch=workspace.branch, base_commit=workspace.base_commit,
-        rules=rules, project_path=project_path or "",
+        sandbox_id=sandbox.id,
+        sandbox_backend=backend,
+        branch=workspace.branch,
+        base_commit=workspace.base_commit,
+        rules=rules,
+        project_path=project_path or "",
     )
     if not state.get("started_at") and "started_at" not in updates:
         updates["started_at"] = now()

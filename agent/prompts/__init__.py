@@ -42,8 +42,13 @@ def plan_text(plan: list[Mapping[str, Any]]) -> str:
 
 
 def system_prompt(role: str, state: Mapping[str, Any], **fmt: Any) -> str:
-    template = {"router": ROUTER, "planner": PLANNER, "programmer": PROGRAMMER, "reviewer": REVIEWER,
-                "diagnose": DIAGNOSE}[role]
+    template = {
+        "router": ROUTER,
+        "planner": PLANNER,
+        "programmer": PROGRAMMER,
+        "reviewer": REVIEWER,
+        "diagnose": DIAGNOSE,
+    }[role]
     text = template.format(**fmt) if fmt else template
     if role in ("planner", "programmer", "reviewer"):
         text += f"\n\nTask:\n{state.get('task', '')}" + rules_section(state.get("rules"))

@@ -11,7 +11,9 @@ from sandbox.base import FileKind
 class ViewArgs(BaseModel):
     path: str = Field(description="File or directory, relative to the repository root.")
     view_range: list[int] | None = Field(
-        default=None, min_length=2, max_length=2,
+        default=None,
+        min_length=2,
+        max_length=2,
         description="[first, last] line numbers (1-based, inclusive; last = -1 for the end of the file).",
     )
 
@@ -58,7 +60,7 @@ async def view(ctx: ToolContext, args: ViewArgs) -> str:
         last = len(lines) if last == -1 else last
         if first < 1 or first > max(len(lines), 1) or last < first:
             raise ToolError(f"invalid view_range {args.view_range}: {args.path} has {len(lines)} lines")
-    shown = "\n".join(f"{n:6}\t{line}" for n, line in enumerate(lines[first - 1:last], start=first))
+    shown = "\n".join(f"{n:6}\t{line}" for n, line in enumerate(lines[first - 1 : last], start=first))
     return shown + ("\n[file truncated]" if content.truncated else "")
 
 
@@ -91,11 +93,26 @@ async def insert(ctx: ToolContext, args: InsertArgs) -> str:
     return f"inserted {new.count(chr(10))} line(s) into {args.path} after line {args.insert_line}"
 
 
-VIEW = Tool("view", "Show a file with line numbers (optionally a line range), or list a directory two levels deep.",
-            ViewArgs, view)
-STR_REPLACE = Tool("str_replace", "Replace one exact, unique occurrence of old_str with new_str in a file.",
-                   StrReplaceArgs, str_replace, writes_files=True)
-CREATE_FILE = Tool("create_file", "Create a file (or overwrite it) with the given content.", CreateFileArgs,
-                   create_file, writes_files=True)
-INSERT = Tool("insert", "Insert text after a given line of a file (0 inserts at the top).", InsertArgs, insert,
-              writes_files=True)
+VIEW = Tool(
+    "view",
+    "Show a file with line numbers (optionally a line range), or list a directory two levels deep.",
+    ViewArgs,
+    view,
+)
+STR_REPLACE = Tool(
+    "str_replace",
+    "Replace one exact, unique occurrence of old_str with new_str in a file.",
+    StrReplaceArgs,
+    str_replace,
+    writes_files=True,
+)
+CREATE_FILE = Tool(
+    "create_file",
+    "Create a file (or overwrite it) with the given content.",
+    CreateFileArgs,
+    create_file,
+    writes_files=True,
+)
+INSERT = Tool(
+    "insert", "Insert text after a given line of a file (0 inserts at the top).", InsertArgs, insert, writes_files=True
+)

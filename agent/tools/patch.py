@@ -14,7 +14,9 @@ from sandbox.base import SandboxFileNotFound
 
 
 class ApplyPatchArgs(BaseModel):
-    patch: str = Field(description="A unified diff (as produced by `git diff` or `diff -u`), paths a/... b/... or plain.")
+    patch: str = Field(
+        description="A unified diff (as produced by `git diff` or `diff -u`), paths a/... b/... or plain."
+    )
 
 
 def _strip_prefix(path: str) -> str:
@@ -25,7 +27,7 @@ def _find(lines: list[str], block: list[str], hint: int) -> int:
     """Where `block` occurs in `lines`, preferring the position nearest `hint`; -1 when nowhere."""
     if not block:
         return min(max(hint, 0), len(lines))
-    candidates = [i for i in range(len(lines) - len(block) + 1) if lines[i:i + len(block)] == block]
+    candidates = [i for i in range(len(lines) - len(block) + 1) if lines[i : i + len(block)] == block]
     return min(candidates, key=lambda i: abs(i - hint)) if candidates else -1
 
 
@@ -43,7 +45,7 @@ def apply_to_text(text: str, patched_file, path: str) -> str:  # type: ignore[no
                 f"hunk {number} of {path} (@@ -{hunk.source_start},{hunk.source_length} "
                 f"+{hunk.target_start},{hunk.target_length} @@) does not apply: these lines were not found:\n{expected}"
             )
-        lines[at:at + len(source)] = target
+        lines[at : at + len(source)] = target
         offset = at - max(hunk.source_start - 1, 0) + len(target) - len(source)
     return "\n".join(lines) + ("\n" if trailing_newline and lines else "")
 
@@ -79,5 +81,10 @@ async def apply_patch(ctx: ToolContext, args: ApplyPatchArgs) -> str:
     return "patched " + ", ".join(changed)
 
 
-APPLY_PATCH = Tool("apply_patch", "Apply a unified diff to one or more files (all or nothing).", ApplyPatchArgs,
-                   apply_patch, writes_files=True)
+APPLY_PATCH = Tool(
+    "apply_patch",
+    "Apply a unified diff to one or more files (all or nothing).",
+    ApplyPatchArgs,
+    apply_patch,
+    writes_files=True,
+)

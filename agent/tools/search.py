@@ -26,8 +26,12 @@ class FindFilesArgs(BaseModel):
 
 async def grep(ctx: ToolContext, args: GrepArgs) -> str:
     result = await ctx.sandbox.search(
-        args.pattern, path=args.path, glob=args.glob, max_results=args.max_results,
-        fixed_strings=args.fixed_strings, ignore_case=args.ignore_case,
+        args.pattern,
+        path=args.path,
+        glob=args.glob,
+        max_results=args.max_results,
+        fixed_strings=args.fixed_strings,
+        ignore_case=args.ignore_case,
     )
     if not result.matches:
         return "no matches"
@@ -39,8 +43,10 @@ async def grep(ctx: ToolContext, args: GrepArgs) -> str:
 
 async def find_files(ctx: ToolContext, args: FindFilesArgs) -> str:
     where = "" if args.path.strip() in ("", ".", "./") else shlex.quote(args.path)
-    command = (f"rg --files --hidden --glob '!.git' --glob {shlex.quote(args.pattern)} {where}"
-               f" | head -n {args.max_results + 1}")
+    command = (
+        f"rg --files --hidden --glob '!.git' --glob {shlex.quote(args.pattern)} {where}"
+        f" | head -n {args.max_results + 1}"
+    )
     result = await ctx.sandbox.exec(command, timeout=60)
     if result.exit_code not in (0, 1):
         raise ToolError(f"find_files failed: {result.output.strip()[:500]}")

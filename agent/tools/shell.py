@@ -43,7 +43,16 @@ async def install_dependencies(ctx: ToolContext, args: InstallArgs) -> str:
     return await _run(ctx, args.command, args.workdir, ctx.settings.install_timeout)
 
 
-SHELL = Tool("shell", "Run a bash command in the repository (tests, builds, git log, ...). Returns the exit code and "
-             "output (long output is cut in the middle).", ShellArgs, shell)
-INSTALL = Tool("install_dependencies", "Install the project's dependencies (a longer timeout than `shell`).",
-               InstallArgs, install_dependencies)
+SHELL = Tool(
+    "shell",
+    "Run a bash command in the repository (tests, builds, git log, ...). Returns the exit code and "
+    "output (long output is cut in the middle).",
+    ShellArgs,
+    shell,
+)
+INSTALL = Tool(
+    "install_dependencies",
+    "Install the project's dependencies (a longer timeout than `shell`).",
+    InstallArgs,
+    install_dependencies,
+)

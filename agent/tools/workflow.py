@@ -17,8 +17,11 @@ from agent.tools.base import Tool, ToolContext, ToolError
 
 
 def make_plan(descriptions: list[str]) -> list[PlanItem]:
-    return [PlanItem(index=i, description=d.strip(), status="pending", summary="")
-            for i, d in enumerate(descriptions) if d.strip()]
+    return [
+        PlanItem(index=i, description=d.strip(), status="pending", summary="")
+        for i, d in enumerate(descriptions)
+        if d.strip()
+    ]
 
 
 def current_item(plan: list[PlanItem]) -> PlanItem | None:
@@ -76,8 +79,10 @@ async def update_plan(ctx: ToolContext, args: UpdatePlanArgs) -> str:
             item["status"] = "skipped"
             item["summary"] = item["summary"] or f"replaced by a plan update: {args.reason}".strip()
     new = make_plan(args.remaining)
-    merged = kept + [PlanItem(index=len(kept) + i, description=n["description"], status="pending", summary="")
-                     for i, n in enumerate(new)]
+    merged = kept + [
+        PlanItem(index=len(kept) + i, description=n["description"], status="pending", summary="")
+        for i, n in enumerate(new)
+    ]
     ctx.updates["plan"] = merged
     ctx.updates["plan_changed"] = True
     return f"plan updated: {len(new)} step(s) remaining"
@@ -118,8 +123,11 @@ async def accept_review(ctx: ToolContext, args: AcceptArgs) -> str:
 async def request_changes(ctx: ToolContext, args: RequestChangesArgs) -> str:
     plan: list[dict[str, Any]] = [dict(i) for i in ctx.current("plan", [])]
     start = len(plan)
-    plan += [dict(PlanItem(index=start + i, description=d.strip(), status="pending", summary=""))
-             for i, d in enumerate(args.items) if d.strip()]
+    plan += [
+        dict(PlanItem(index=start + i, description=d.strip(), status="pending", summary=""))
+        for i, d in enumerate(args.items)
+        if d.strip()
+    ]
     if len(plan) == start:
         raise ToolError("request_changes needs at least one non-blank item")
     ctx.updates["plan"] = plan
@@ -128,17 +136,33 @@ async def request_changes(ctx: ToolContext, args: RequestChangesArgs) -> str:
     return f"{len(plan) - start} item(s) sent back to the programmer"
 
 
-SESSION_PLAN = Tool("session_plan", "Propose the plan: ordered, concrete steps to carry out the task.",
-                    SessionPlanArgs, session_plan)
-UPDATE_PLAN = Tool("update_plan", "Replace the remaining steps of the plan when what you learned changes it.",
-                   UpdatePlanArgs, update_plan)
-MARK_TASK_COMPLETED = Tool("mark_task_completed", "Mark the current plan item as done (your changes are committed).",
-                           MarkCompletedArgs, mark_task_completed)
-REQUEST_HUMAN_HELP = Tool("request_human_help", "Ask the human a question when you cannot proceed without an answer.",
-                          HumanHelpArgs, request_human_help)
-SCRATCHPAD = Tool("scratchpad", "Keep a note for yourself; notes survive history summarization.", ScratchpadArgs,
-                  scratchpad)
-ACCEPT_REVIEW = Tool("accept_review", "Accept the change: it does what the task asks and the checks pass.",
-                     AcceptArgs, accept_review)
-REQUEST_CHANGES = Tool("request_changes", "Send the change back with new steps for the programmer.",
-                       RequestChangesArgs, request_changes)
+SESSION_PLAN = Tool(
+    "session_plan", "Propose the plan: ordered, concrete steps to carry out the task.", SessionPlanArgs, session_plan
+)
+UPDATE_PLAN = Tool(
+    "update_plan",
+    "Replace the remaining steps of the plan when what you learned changes it.",
+    UpdatePlanArgs,
+    update_plan,
+)
+MARK_TASK_COMPLETED = Tool(
+    "mark_task_completed",
+    "Mark the current plan item as done (your changes are committed).",
+    MarkCompletedArgs,
+    mark_task_completed,
+)
+REQUEST_HUMAN_HELP = Tool(
+    "request_human_help",
+    "Ask the human a question when you cannot proceed without an answer.",
+    HumanHelpArgs,
+    request_human_help,
+)
+SCRATCHPAD = Tool(
+    "scratchpad", "Keep a note for yourself; notes survive history summarization.", ScratchpadArgs, scratchpad
+)
+ACCEPT_REVIEW = Tool(
+    "accept_review", "Accept the change: it does what the task asks and the checks pass.", AcceptArgs, accept_review
+)
+REQUEST_CHANGES = Tool(
+    "request_changes", "Send the change back with new steps for the programmer.", RequestChangesArgs, request_changes
+)

@@ -30,8 +30,17 @@ async def provider(tmp_path: Path) -> AsyncIterator[LocalProvider]:
 @pytest.fixture
 def agent_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """A clean agent environment: no model configured, local sandboxes under tmp_path; providers closed after."""
-    for name in ("MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY", "PLANNER_MODEL", "PROGRAMMER_MODEL", "REVIEWER_MODEL",
-                 "ROUTER_MODEL", "SUMMARIZER_MODEL", "SANDBOX_BACKEND"):
+    for name in (
+        "MODEL",
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+        "PLANNER_MODEL",
+        "PROGRAMMER_MODEL",
+        "REVIEWER_MODEL",
+        "ROUTER_MODEL",
+        "SUMMARIZER_MODEL",
+        "SANDBOX_BACKEND",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OPEN_SWE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("OPEN_SWE_LOCAL_MODE", "true")

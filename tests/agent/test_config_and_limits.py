@@ -16,8 +16,13 @@ from tests.support.scripted_openai import Reply
 
 def test_every_role_defaults_to_model_and_can_be_overridden(agent_env: None) -> None:
     s = AgentSettings(MODEL="base", REVIEWER_MODEL="strict")
-    assert {r: s.model_for(r) for r in Role} == {Role.PLANNER: "base", Role.PROGRAMMER: "base",
-                                                Role.REVIEWER: "strict", Role.ROUTER: "base", Role.SUMMARIZER: "base"}
+    assert {r: s.model_for(r) for r in Role} == {
+        Role.PLANNER: "base",
+        Role.PROGRAMMER: "base",
+        Role.REVIEWER: "strict",
+        Role.ROUTER: "base",
+        Role.SUMMARIZER: "base",
+    }
     run = settings_for({"model": "other", "planner_model": "big", "max_steps": 7, "unrelated": 1}, s)
     assert run.model_for(Role.PLANNER) == "big" and run.model_for(Role.ROUTER) == "other"
     assert run.model_for(Role.REVIEWER) == "strict" and run.max_steps == 7
@@ -30,8 +35,12 @@ def test_settings_come_from_the_environment(agent_env: None, monkeypatch: pytest
     monkeypatch.setenv("MAX_STEPS", "12")
     monkeypatch.setenv("PROMPT_TOKEN_BUDGET", "9000")
     s = AgentSettings()
-    assert (s.model, s.openai_base_url, s.max_steps, s.prompt_token_budget) == ("env-model", "http://127.0.0.1:9/v1",
-                                                                                  12, 9000)
+    assert (s.model, s.openai_base_url, s.max_steps, s.prompt_token_budget) == (
+        "env-model",
+        "http://127.0.0.1:9/v1",
+        12,
+        9000,
+    )
 
 
 def test_a_missing_model_names_the_variables_to_set(agent_env: None) -> None:
@@ -45,8 +54,13 @@ def test_a_missing_model_names_the_variables_to_set(agent_env: None) -> None:
 
 
 def test_the_factory_builds_chat_openai_with_retries_and_the_endpoint() -> None:
-    s = AgentSettings(MODEL="m", PROGRAMMER_MODEL="coder", OPENAI_BASE_URL="http://127.0.0.1:9/v1",
-                      OPENAI_API_KEY=SecretStr("sk-x"), MODEL_MAX_RETRIES=7)
+    s = AgentSettings(
+        MODEL="m",
+        PROGRAMMER_MODEL="coder",
+        OPENAI_BASE_URL="http://127.0.0.1:9/v1",
+        OPENAI_API_KEY=SecretStr("sk-x"),
+        MODEL_MAX_RETRIES=7,
+    )
     model = build_chat_model(s, Role.PROGRAMMER)
     assert model.model_name == "coder" and model.max_retries == 7
     assert model.openai_api_base == "http://127.0.0.1:9/v1" and model.stream_usage is True

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.context import (ELIDED, SUMMARY_PREFIX, compact, count_tokens, fit_to_budget, safe_cut,
-                           shorten_old_tool_outputs, split_recent)
+from agent.context import (
+    ELIDED,
+    SUMMARY_PREFIX,
+    compact,
+    count_tokens,
+    fit_to_budget,
+    safe_cut,
+    shorten_old_tool_outputs,
+    split_recent,
+)
 from tests.support.fake_chat import FakeChatModel
 from tests.support.scripted_openai import Reply
 
@@ -13,8 +21,10 @@ from tests.support.scripted_openai import Reply
 def history(groups: int, output_chars: int = 4000) -> list:
     messages: list = [HumanMessage("do the task")]
     for i in range(groups):
-        calls = [{"name": "shell", "args": {"command": f"cmd {i} {k}"}, "id": f"c{i}-{k}", "type": "tool_call"}
-                 for k in range(2)]
+        calls = [
+            {"name": "shell", "args": {"command": f"cmd {i} {k}"}, "id": f"c{i}-{k}", "type": "tool_call"}
+            for k in range(2)
+        ]
         messages.append(AIMessage("", tool_calls=calls))
         messages += [ToolMessage("x" * output_chars, tool_call_id=c["id"], name="shell") for c in calls]
     return messages
@@ -34,7 +44,7 @@ def test_safe_cut_moves_back_to_the_owning_ai_message() -> None:
     # indexes: 0 human, 1 ai, 2-3 tools, 4 ai, 5-6 tools, ...
     assert safe_cut(messages, 3) == 1 and safe_cut(messages, 6) == 4 and safe_cut(messages, 4) == 4
     for cut in range(len(messages)):
-        assert_groups_whole(messages[split_recent(messages, cut * 100):])
+        assert_groups_whole(messages[split_recent(messages, cut * 100) :])
 
 
 async def test_compaction_summarizes_old_history_and_keeps_groups_whole() -> None:

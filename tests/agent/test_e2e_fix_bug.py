@@ -32,8 +32,10 @@ async def test_scripted_agent_fixes_the_bug_through_chat_openai(
         config = {"configurable": {"thread_id": "e2e-1", "auto_approve": True, "sandbox_backend": "local"}}
         events = []
         async for namespace, mode, chunk in graph.astream(
-            {"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": str(repo)}, config,
-            stream_mode=["custom", "updates", "messages"], subgraphs=True,
+            {"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": str(repo)},
+            config,
+            stream_mode=["custom", "updates", "messages"],
+            subgraphs=True,
         ):
             if mode == "custom":
                 events.append(chunk)
@@ -64,9 +66,14 @@ async def test_scripted_agent_fixes_the_bug_through_chat_openai(
     assert state["usage"]["total"]["calls"] == sum(v["calls"] for k, v in state["usage"].items() if k != "total")
     # events, in order
     kinds = [e["event"] for e in events]
-    for earlier, later in [("task_started", "plan_proposed"), ("plan_proposed", "plan_approved"),
-                           ("plan_approved", "item_started"), ("item_started", "item_completed"),
-                           ("item_completed", "review"), ("review", "finished")]:
+    for earlier, later in [
+        ("task_started", "plan_proposed"),
+        ("plan_proposed", "plan_approved"),
+        ("plan_approved", "item_started"),
+        ("item_started", "item_completed"),
+        ("item_completed", "review"),
+        ("review", "finished"),
+    ]:
         assert kinds.index(earlier) < kinds.index(later), (earlier, later, kinds)
     assert "tool_output" in kinds and "diff_updated" in kinds
     # the secret never reached a tool output or an event
@@ -86,8 +93,9 @@ async def test_one_scripted_server_serves_concurrent_tasks(
 
         async def run(i: int) -> dict:
             config = {"configurable": {"thread_id": f"many-{i}", "auto_approve": True}}
-            await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}],
-                                 "repo": str(repos[i].path)}, config)
+            await graph.ainvoke(
+                {"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": str(repos[i].path)}, config
+            )
             return (await graph.aget_state(config)).values
 
         states = await asyncio.gather(*(run(i) for i in range(len(repos))))

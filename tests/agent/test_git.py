@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.git import branch_name, commit_all, diff_against, prepare_workspace, revert_new_changes, porcelain
+from agent.git import branch_name, commit_all, diff_against, porcelain, prepare_workspace, revert_new_changes
 from sandbox.local import LocalSandbox
 from sandbox.settings import SandboxSettings
 from tests.support.fixture_repo import FixtureRepo
@@ -47,7 +47,9 @@ async def test_commits_leave_out_env_files_and_build_artifacts(fixture_repo: Fix
     assert "+    return a + b" in diff and ".env" not in diff
 
 
-async def test_uncommitted_changes_before_the_task_stay_out_of_its_diff(fixture_repo: FixtureRepo, repo_sandbox) -> None:
+async def test_uncommitted_changes_before_the_task_stay_out_of_its_diff(
+    fixture_repo: FixtureRepo, repo_sandbox
+) -> None:
     (fixture_repo.path / "README.md").write_text("# calc\n\nlocal edit\n")
     ws = await prepare_workspace(repo_sandbox, "t-2")
     assert ws.snapshot is not None and ws.base_commit == ws.snapshot["sha"]
@@ -81,7 +83,9 @@ async def test_a_local_path_with_a_remote_backend_is_refused_clearly(tmp_path: P
     from sandbox.base import SandboxError
 
     with pytest.raises(SandboxError, match="only the local backend can use; give a git URL for the daytona backend"):
-        await acquire_sandbox({"repo": str(tmp_path)}, {"configurable": {"sandbox_backend": "daytona", "thread_id": "x"}})
+        await acquire_sandbox(
+            {"repo": str(tmp_path)}, {"configurable": {"sandbox_backend": "daytona", "thread_id": "x"}}
+        )
 
 
 async def test_concurrent_first_runs_share_one_provider(agent_env: None, runtime_cleanup: None) -> None:

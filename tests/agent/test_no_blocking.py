@@ -21,8 +21,9 @@ async def test_the_flow_makes_no_blocking_calls(
         config = {"configurable": {"thread_id": "nb-1", "auto_approve": True}}
         blockbuster = _enable_blockbuster()
         try:
-            await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}],
-                                 "repo": str(fixture_repo.path)}, config)
+            await graph.ainvoke(
+                {"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": str(fixture_repo.path)}, config
+            )
         finally:
             blockbuster.deactivate()
         state = (await graph.aget_state(config)).values

@@ -32,14 +32,23 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[LocalSandbox]:
         yield sb
 
 
-async def call(sandbox: LocalSandbox, name: str, args: Any, *, settings: AgentSettings | None = None,
-               events: list[dict[str, Any]] | None = None) -> tuple[bool, str, dict[str, Any]]:
+async def call(
+    sandbox: LocalSandbox,
+    name: str,
+    args: Any,
+    *,
+    settings: AgentSettings | None = None,
+    events: list[dict[str, Any]] | None = None,
+) -> tuple[bool, str, dict[str, Any]]:
     reply = AIMessage("", tool_calls=[{"name": name, "args": args, "id": "c1", "type": "tool_call"}])
     settings = settings or AgentSettings(MODEL="m")
     emitted = events if events is not None else []
     result = await run_tool_calls(
-        reply, PROGRAMMER_TOOLS, lambda cid, upd: ToolContext(sandbox, settings, {}, cid, emitted.append, upd),
-        output_chars=settings.tool_output_chars, emit=emitted.append,
+        reply,
+        PROGRAMMER_TOOLS,
+        lambda cid, upd: ToolContext(sandbox, settings, {}, cid, emitted.append, upd),
+        output_chars=settings.tool_output_chars,
+        emit=emitted.append,
     )
     (message,) = result.messages
     return message.status == "success", str(message.content), result.updates
@@ -107,7 +116,9 @@ async def test_apply_patch_applies_every_file(sandbox: LocalSandbox) -> None:
 
 async def test_apply_patch_names_the_failing_hunk_and_writes_nothing(sandbox: LocalSandbox) -> None:
     bad = PATCH.replace("-    return 1", "-    return 7").replace("--- /dev/null", "--- /dev/null")
-    ok, text, _ = await call(sandbox, "apply_patch", {"patch": "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-one\n+ONE\n" + bad})
+    ok, text, _ = await call(
+        sandbox, "apply_patch", {"patch": "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-one\n+ONE\n" + bad}
+    )
     assert not ok
     assert text.startswith("hunk 1 of pkg/mod.py (@@ -1,2 +1,2 @@) does not apply") and "return 7" in text
     assert Path(sandbox.root, "a.py").read_text().startswith("one\n")  # all or nothing
@@ -163,33 +174,60 @@ async def test_unknown_tool_and_invalid_arguments_are_tool_errors(sandbox: Local
 
 
 async def test_broken_json_arguments_are_a_tool_error(sandbox: LocalSandbox) -> None:
-    reply = AIMessage("", invalid_tool_calls=[{"name": "view", "args": "{\"path\": ", "id": "bad1",
-                                               "error": "bad json", "type": "invalid_tool_call"}])
+    reply = AIMessage(
+        "",
+        invalid_tool_calls=[
+            {"name": "view", "args": '{"path": ', "id": "bad1", "error": "bad json", "type": "invalid_tool_call"}
+        ],
+    )
     settings = AgentSettings(MODEL="m")
-    result = await run_tool_calls(reply, PROGRAMMER_TOOLS, lambda cid, upd: ToolContext(sandbox, settings, {}, cid),
-                                  output_chars=1000, emit=lambda _: None)
+    result = await run_tool_calls(
+        reply,
+        PROGRAMMER_TOOLS,
+        lambda cid, upd: ToolContext(sandbox, settings, {}, cid),
+        output_chars=1000,
+        emit=lambda _: None,
+    )
     (message,) = result.messages
     assert message.status == "error" and message.tool_call_id == "bad1"
     assert "are not valid JSON" in str(message.content)
 
 
 async def test_workflow_tools_update_the_plan(sandbox: LocalSandbox) -> None:
-    plan = [{"index": 0, "description": "a", "status": "in_progress", "summary": ""},
-            {"index": 1, "description": "b", "status": "pending", "summary": ""}]
+    plan = [
+        {"index": 0, "description": "a", "status": "in_progress", "summary": ""},
+        {"index": 1, "description": "b", "status": "pending", "summary": ""},
+    ]
     settings = AgentSettings(MODEL="m")
-    reply = AIMessage("", tool_calls=[
-        {"name": "mark_task_completed", "args": {"summary": "did a"}, "id": "1", "type": "tool_call"},
-        {"name": "update_plan", "args": {"remaining": ["c", "d"], "reason": "found more"}, "id": "2", "type": "tool_call"},
-        {"name": "scratchpad", "args": {"note": "remember"}, "id": "3", "type": "tool_call"},
-        {"name": "request_human_help", "args": {"question": "which db?"}, "id": "4", "type": "tool_call"},
-    ])
-    result = await run_tool_calls(reply, PROGRAMMER_TOOLS,
-                                  lambda cid, upd: ToolContext(sandbox, settings, {"plan": plan}, cid, updates=upd),
-                                  output_chars=1000, emit=lambda _: None)
+    reply = AIMessage(
+        "",
+        tool_calls=[
+            {"name": "mark_task_completed", "args": {"summary": "did a"}, "id": "1", "type": "tool_call"},
+            {
+                "name": "update_plan",
+                "args": {"remaining": ["c", "d"], "reason": "found more"},
+                "id": "2",
+                "type": "tool_call",
+            },
+            {"name": "scratchpad", "args": {"note": "remember"}, "id": "3", "type": "tool_call"},
+            {"name": "request_human_help", "args": {"question": "which db?"}, "id": "4", "type": "tool_call"},
+        ],
+    )
+    result = await run_tool_calls(
+        reply,
+        PROGRAMMER_TOOLS,
+        lambda cid, upd: ToolContext(sandbox, settings, {"plan": plan}, cid, updates=upd),
+        output_chars=1000,
+        emit=lambda _: None,
+    )
     assert all(m.status == "success" for m in result.messages)
     new_plan = result.updates["plan"]
     assert [(i["description"], i["status"]) for i in new_plan] == [
-        ("a", "done"), ("b", "skipped"), ("c", "pending"), ("d", "pending")]
+        ("a", "done"),
+        ("b", "skipped"),
+        ("c", "pending"),
+        ("d", "pending"),
+    ]
     assert result.updates["notes"] == ["remember"]
     assert result.updates["pending_question"] == {"call_id": "4", "question": "which db?"}
 
@@ -215,16 +253,24 @@ class _VanishedSandbox:
 
         async def gone(*_: Any, **__: Any) -> Any:
             raise SandboxGone(f"sandbox {self._inner.id} is gone (deleted behind our back)")
+
         return gone
 
 
 async def test_a_vanished_sandbox_stops_the_batch_and_is_reported(sandbox: LocalSandbox) -> None:
-    reply = AIMessage("", tool_calls=[{"name": "view", "args": {"path": "a.py"}, "id": f"c{i}", "type": "tool_call"}
-                                      for i in range(3)])
+    reply = AIMessage(
+        "",
+        tool_calls=[{"name": "view", "args": {"path": "a.py"}, "id": f"c{i}", "type": "tool_call"} for i in range(3)],
+    )
     settings = AgentSettings(MODEL="m")
     gone = _VanishedSandbox(sandbox)
-    result = await run_tool_calls(reply, PROGRAMMER_TOOLS, lambda cid, upd: ToolContext(gone, settings, {}, cid),
-                                  output_chars=1000, emit=lambda _: None)
+    result = await run_tool_calls(
+        reply,
+        PROGRAMMER_TOOLS,
+        lambda cid, upd: ToolContext(gone, settings, {}, cid),
+        output_chars=1000,
+        emit=lambda _: None,
+    )
     assert result.sandbox_gone is not None and "is gone" in result.sandbox_gone
     assert [m.tool_call_id for m in result.messages] == ["c0", "c1", "c2"], "every call still gets its result"
     assert all(m.status == "error" for m in result.messages)

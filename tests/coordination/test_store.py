@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
-
-from collections.abc import AsyncIterator
 
 from coordination.store import CoordinationStore, MemoryStore, RedisStore
 from tests.support.redis_server import unique_prefix

@@ -48,7 +48,9 @@ async def test_429_asking_for_more_than_the_deadline_fails_at_once(
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
-async def test_server_errors_are_retried(provider: DaytonaProvider, daytona_server: DaytonaTestServer, status: int) -> None:
+async def test_server_errors_are_retried(
+    provider: DaytonaProvider, daytona_server: DaytonaTestServer, status: int
+) -> None:
     lease = await provider.acquire("t")
     await lease.sandbox.write("f.txt", "data")
     daytona_server.faults.status("execute", status, times=2)

@@ -34,16 +34,26 @@ async def test_create_from_snapshot_with_labels_user_and_lifetimes(
     assert lease.sandbox.root == "/home/daytona/workspace"
 
 
-async def test_every_create_value_is_configurable(make_provider: MakeProvider, daytona_server: DaytonaTestServer) -> None:
+async def test_every_create_value_is_configurable(
+    make_provider: MakeProvider, daytona_server: DaytonaTestServer
+) -> None:
     provider = make_provider(
-        snapshot="custom-snap", os_user="dev", auto_stop_minutes=30, auto_delete_minutes=5,
-        network_block_all=True, service_label="svc-b", workspace_dir="/home/daytona/work",
+        snapshot="custom-snap",
+        os_user="dev",
+        auto_stop_minutes=30,
+        auto_delete_minutes=5,
+        network_block_all=True,
+        service_label="svc-b",
+        workspace_dir="/home/daytona/work",
     )
     lease = await provider.acquire("t")
     record = daytona_server.sandbox(lease.sandbox.id)
     assert record is not None
     assert (record.snapshot, record.user, record.auto_stop_interval, record.auto_delete_interval) == (
-        "custom-snap", "dev", 30, 5,
+        "custom-snap",
+        "dev",
+        30,
+        5,
     )
     assert record.network_block_all and record.labels[SERVICE_LABEL] == "svc-b"
     assert (await lease.sandbox.exec("pwd")).output.strip() == "/home/daytona/work"
@@ -101,7 +111,9 @@ async def test_gone_sandbox_is_replaced_and_the_caller_told_it_is_fresh(
     assert again.fresh and again.sandbox.id != lease.sandbox.id
 
 
-async def test_broken_sandbox_is_deleted_and_replaced(provider: DaytonaProvider, daytona_server: DaytonaTestServer) -> None:
+async def test_broken_sandbox_is_deleted_and_replaced(
+    provider: DaytonaProvider, daytona_server: DaytonaTestServer
+) -> None:
     lease = await provider.acquire("t")
     daytona_server.set_state(lease.sandbox.id, "error")
     again = await provider.acquire("t", sandbox_id=lease.sandbox.id)

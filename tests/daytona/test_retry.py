@@ -64,7 +64,8 @@ async def test_deadline_bounds_the_retries() -> None:
     started = time.monotonic()
     with pytest.raises(RetryExhausted) as caught:
         await retry_call(
-            always_down, policy=RetryPolicy(deadline=0.3, base_delay=0.01, max_delay=0.05),
+            always_down,
+            policy=RetryPolicy(deadline=0.3, base_delay=0.01, max_delay=0.05),
             classify=lambda e: RetryAdvice("connection"),
         )
     assert 0.2 <= time.monotonic() - started < 2

@@ -27,15 +27,19 @@ async def remote(daytona_server: DaytonaTestServer) -> AsyncIterator[AsyncSandbo
 
 
 async def test_files_round_trip_through_the_sdk(remote: AsyncSandbox) -> None:
-    await remote.fs.upload_files([
-        FileUpload(source=b"one", destination="work/a.txt"),
-        FileUpload(source=bytes(range(256)), destination="/home/daytona/work/sub/b.bin"),
-    ])
-    results = await remote.fs.download_files([
-        FileDownloadRequest(source="work/a.txt"),
-        FileDownloadRequest(source="/home/daytona/work/sub/b.bin"),
-        FileDownloadRequest(source="work/missing.txt"),
-    ])
+    await remote.fs.upload_files(
+        [
+            FileUpload(source=b"one", destination="work/a.txt"),
+            FileUpload(source=bytes(range(256)), destination="/home/daytona/work/sub/b.bin"),
+        ]
+    )
+    results = await remote.fs.download_files(
+        [
+            FileDownloadRequest(source="work/a.txt"),
+            FileDownloadRequest(source="/home/daytona/work/sub/b.bin"),
+            FileDownloadRequest(source="work/missing.txt"),
+        ]
+    )
     assert [r.result for r in results[:2]] == [b"one", bytes(range(256))]
     assert results[2].result is None and results[2].error
     await remote.fs.create_folder("work/empty", "755")

@@ -16,6 +16,7 @@ from tests.daytona_server.faults import Faults
 from tests.daytona_server.responses import FAULTS_KEY, STATE_KEY, ErrorResponse, error
 from tests.daytona_server.state import TOOLBOX_ROUTES, SandboxRecord, ServerState
 
+
 @web.middleware
 async def faults_middleware(request: web.Request, handler):
     route = request.match_info.route.name or "unknown"

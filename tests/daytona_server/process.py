@@ -38,15 +38,25 @@ def bwrap_binary() -> str:
 def sandbox_argv(record: SandboxRecord, cwd: str, argv: list[str]) -> list[str]:
     args = [
         bwrap_binary(),
-        "--ro-bind", "/", "/",
-        "--dev", "/dev",
-        "--proc", "/proc",
-        "--tmpfs", "/home",
-        "--bind", str(record.home), HOME,
-        "--bind", str(record.tmp), "/tmp",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/home",
+        "--bind",
+        str(record.home),
+        HOME,
+        "--bind",
+        str(record.tmp),
+        "/tmp",
         "--unshare-pid",
         "--die-with-parent",
-        "--chdir", cwd,
+        "--chdir",
+        cwd,
     ]
     if record.network_block_all:
         args.append("--unshare-net")

@@ -72,7 +72,7 @@ async def upload(request: web.Request) -> web.Response:
 def _error_part(path: str, status: int, message: str, code: str) -> bytes:
     payload = json.dumps({"message": message, "statusCode": status, "code": code, "source": DAEMON})
     return (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"error\"; filename=\"{path}\"\r\n"
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="error"; filename="{path}"\r\n'
         f"Content-Type: application/json\r\n\r\n{payload}\r\n"
     ).encode()
 
@@ -89,7 +89,7 @@ async def download(request: web.Request) -> web.StreamResponse:
             await response.write(_error_part(path, status, f"cannot read {path}", code))
             continue
         head = (
-            f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path}\"\r\n"
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{path}"\r\n'
             "Content-Type: application/octet-stream\r\n\r\n"
         ).encode()
         await response.write(head + host.read_bytes() + b"\r\n")
@@ -127,7 +127,9 @@ async def list_files(request: web.Request) -> web.Response:
     host = resolve(request, record, request.query.get("path") or HOME)
     depth = int(request.query.get("depth") or 1)
     if not host.is_dir():
-        raise ErrorResponse(404, f"directory not found: {request.query.get('path')}", code="FILE_NOT_FOUND", source=DAEMON)
+        raise ErrorResponse(
+            404, f"directory not found: {request.query.get('path')}", code="FILE_NOT_FOUND", source=DAEMON
+        )
     entries: list[dict[str, object]] = []
     level = [host]
     for _ in range(depth):
@@ -178,14 +180,20 @@ async def clone(request: web.Request) -> web.Response:
     argv += ["--", body["url"], str(target)]
     env = {"PATH": process.BASE_PATH, "HOME": str(record.home), "GIT_TERMINAL_PROMPT": "0"}
     proc = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
     )
     output, _ = await proc.communicate()
     if proc.returncode != 0:
         lines = output.decode("utf-8", errors="replace").strip().splitlines()
         raise ErrorResponse(400, lines[-1] if lines else "git clone failed", code="GIT_CLONE_FAILED", source=DAEMON)
     if body.get("commit_id"):
-        checkout = await asyncio.create_subprocess_exec("git", "-C", str(target), "checkout", "-q", body["commit_id"], env=env)
+        checkout = await asyncio.create_subprocess_exec(
+            "git", "-C", str(target), "checkout", "-q", body["commit_id"], env=env
+        )
         await checkout.wait()
     return web.Response(status=200)
 

@@ -35,8 +35,9 @@ class Driver:
     events: list[dict[str, Any]] = field(default_factory=list)
 
     async def _run(self, payload: Any) -> dict[str, Any]:
-        async for _, mode, chunk in self.graph.astream(payload, self.config, stream_mode=["custom", "updates"],
-                                                       subgraphs=True):
+        async for _, mode, chunk in self.graph.astream(
+            payload, self.config, stream_mode=["custom", "updates"], subgraphs=True
+        ):
             if mode == "custom":
                 self.events.append(chunk)
         return await self.state()
@@ -61,9 +62,11 @@ class Driver:
         return [e["event"] for e in self.events]
 
 
-def driver(policy: Callable[[ChatRequest], Reply], provider: Any, *, thread_id: str = "t1",
-           **configurable: Any) -> Driver:
+def driver(
+    policy: Callable[[ChatRequest], Reply], provider: Any, *, thread_id: str = "t1", **configurable: Any
+) -> Driver:
     model = FakeChatModel(policy=policy)
-    config = {"configurable": {"thread_id": thread_id, "chat_model": model, "sandbox_provider": provider,
-                               **configurable}}
+    config = {
+        "configurable": {"thread_id": thread_id, "chat_model": model, "sandbox_provider": provider, **configurable}
+    }
     return Driver(build().compile(checkpointer=InMemorySaver()), config, model)

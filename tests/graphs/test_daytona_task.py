@@ -24,17 +24,33 @@ from tests.support.net import free_port, wait_for_port
 from tests.support.scripted_openai import ChatRequest, Reply, model_endpoint
 
 OPENAI_KEY = "sk-test-daytona-task-0123456789"
-DAYTONA_VARIABLES = ("DAYTONA_API_KEY", "DAYTONA_API_URL", "DAYTONA_TARGET", "DAYTONA_SNAPSHOT", "DAYTONA_OS_USER",
-                     "DAYTONA_WORKSPACE_DIR", "DAYTONA_SERVICE_LABEL", "DAYTONA_AUTO_STOP_MINUTES",
-                     "DAYTONA_AUTO_DELETE_MINUTES", "DAYTONA_NETWORK_BLOCK_ALL", "DAYTONA_RELEASE_ACTION",
-                     "DAYTONA_POOL_SIZE", "REDIS_URL", "DAYTONA_CREATE_TIMEOUT", "DAYTONA_START_TIMEOUT",
-                     "DAYTONA_REQUEST_TIMEOUT", "DAYTONA_RETRY_DEADLINE", "DAYTONA_RETRY_BASE_DELAY",
-                     "DAYTONA_RETRY_MAX_DELAY")
+DAYTONA_VARIABLES = (
+    "DAYTONA_API_KEY",
+    "DAYTONA_API_URL",
+    "DAYTONA_TARGET",
+    "DAYTONA_SNAPSHOT",
+    "DAYTONA_OS_USER",
+    "DAYTONA_WORKSPACE_DIR",
+    "DAYTONA_SERVICE_LABEL",
+    "DAYTONA_AUTO_STOP_MINUTES",
+    "DAYTONA_AUTO_DELETE_MINUTES",
+    "DAYTONA_NETWORK_BLOCK_ALL",
+    "DAYTONA_RELEASE_ACTION",
+    "DAYTONA_POOL_SIZE",
+    "REDIS_URL",
+    "DAYTONA_CREATE_TIMEOUT",
+    "DAYTONA_START_TIMEOUT",
+    "DAYTONA_REQUEST_TIMEOUT",
+    "DAYTONA_RETRY_DEADLINE",
+    "DAYTONA_RETRY_BASE_DELAY",
+    "DAYTONA_RETRY_MAX_DELAY",
+)
 
 
 @pytest.fixture
-def daytona_env(daytona_server: DaytonaTestServer, monkeypatch: pytest.MonkeyPatch, agent_env: None,
-                runtime_cleanup: None) -> DaytonaTestServer:
+def daytona_env(
+    daytona_server: DaytonaTestServer, monkeypatch: pytest.MonkeyPatch, agent_env: None, runtime_cleanup: None
+) -> DaytonaTestServer:
     """The agent's daytona provider points at the test server (created by the run, closed after the test)."""
     for name in DAYTONA_VARIABLES:
         monkeypatch.delenv(name, raising=False)
@@ -55,9 +71,19 @@ def git_url(fixture_repo: FixtureRepo) -> Iterator[str]:
     so a file:// URL of a repository under the host's /tmp does not resolve inside it (as on a real Daytona)."""
     port = free_port()
     daemon = subprocess.Popen(
-        ["git", "daemon", "--reuseaddr", "--export-all", "--informative-errors", "--listen=127.0.0.1",
-         f"--port={port}", f"--base-path={fixture_repo.path.parent}", str(fixture_repo.path.parent)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # the port probe's hang-ups
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--informative-errors",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            f"--base-path={fixture_repo.path.parent}",
+            str(fixture_repo.path.parent),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # the port probe's hang-ups
     )
     try:
         wait_for_port(port, timeout=10)
@@ -78,8 +104,7 @@ async def test_a_full_task_runs_on_the_daytona_backend(
     with model_endpoint(fix_bug_policy, monkeypatch, api_key=OPENAI_KEY, model="scripted") as model:
         graph = build().compile(checkpointer=InMemorySaver())
         config = {"configurable": {"thread_id": "dt-1", "auto_approve": True, "sandbox_backend": "daytona"}}
-        await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}],
-                             "repo": git_url}, config)
+        await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": git_url}, config)
         state = dict((await graph.aget_state(config, subgraphs=True)).values)
         assert model.requests, "the task ran through the scripted model"
 
@@ -140,8 +165,9 @@ async def test_a_local_path_is_refused_by_the_daytona_backend(
     with model_endpoint(fix_bug_policy, monkeypatch, api_key=OPENAI_KEY, model="scripted") as model:
         graph = build().compile(checkpointer=InMemorySaver())
         config = {"configurable": {"thread_id": "dt-local", "auto_approve": True, "sandbox_backend": "daytona"}}
-        await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}],
-                             "repo": str(fixture_repo.path)}, config)
+        await graph.ainvoke(
+            {"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": str(fixture_repo.path)}, config
+        )
         state = dict((await graph.aget_state(config)).values)
         roles = {r.role for r in model.requests}
 

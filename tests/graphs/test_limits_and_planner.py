@@ -12,11 +12,14 @@ from tests.support.fixture_repo import FILES, FixtureRepo, fix_bug_policy
 from tests.support.scripted_openai import ChatRequest, Reply
 
 
-@pytest.mark.parametrize(("override", "name"), [
-    ({"max_steps": 4}, "max_steps"),
-    ({"max_total_tokens": 1500}, "max_total_tokens"),
-    ({"max_wall_seconds": 0.001}, "max_wall_seconds"),
-])
+@pytest.mark.parametrize(
+    ("override", "name"),
+    [
+        ({"max_steps": 4}, "max_steps"),
+        ({"max_total_tokens": 1500}, "max_total_tokens"),
+        ({"max_wall_seconds": 0.001}, "max_wall_seconds"),
+    ],
+)
 async def test_each_limit_ends_the_task_with_its_name(fixture_repo: FixtureRepo, provider, override, name) -> None:
     d = driver(fix_bug_policy, provider, auto_approve=True, **override)
     state = await d.send(repo=str(fixture_repo.path))

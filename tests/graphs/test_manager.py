@@ -66,8 +66,9 @@ async def test_no_model_configured_fails_at_once_naming_the_variables(agent_env:
     graph = build().compile(checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "nomodel"}}
     events = []
-    async for mode, chunk in graph.astream({"messages": [{"role": "user", "content": "fix it"}]}, config,
-                                           stream_mode=["custom", "updates"]):
+    async for mode, chunk in graph.astream(
+        {"messages": [{"role": "user", "content": "fix it"}]}, config, stream_mode=["custom", "updates"]
+    ):
         if mode == "custom":
             events.append(chunk)
     state = (await graph.aget_state(config)).values

@@ -21,13 +21,16 @@ async def test_ask_a_human_then_resume_with_the_answer(fixture_repo: FixtureRepo
     state = await d.send(repo=str(fixture_repo.path))
     assert state["status"] == TaskStatus.AWAITING_ANSWER
     assert await d.interrupts() == [{"type": "question", "question": QUESTION}]
-    assert {"event": "question_asked", "question": QUESTION} | {"call_id": state["pending_question"]["call_id"]} \
-        in d.events
+    assert {"event": "question_asked", "question": QUESTION} | {
+        "call_id": state["pending_question"]["call_id"]
+    } in d.events
     state = await d.resume({"type": "answer", "message": "No, numbers only."})
     assert state["status"] == TaskStatus.COMPLETED
     assert state["pending_question"] is None
     after = [r for r in d.model.requests if r.role == "programmer"][-1]
-    assert "Answer from the human to your question" in str(after.messages) and "No, numbers only." in str(after.messages)
+    assert "Answer from the human to your question" in str(after.messages) and "No, numbers only." in str(
+        after.messages
+    )
     assert run_fixture_tests(fixture_repo.path).passed
 
 
@@ -102,7 +105,9 @@ async def test_the_programmer_can_update_the_plan(fixture_repo: FixtureRepo, pro
     assert state["status"] == TaskStatus.COMPLETED
     assert [(i["description"], i["status"]) for i in state["plan"]] == [
         ("Fix the bug in calc.add so that it returns a + b", "skipped"),  # in progress when replaced
-        ("Fix calc.add", "done"), ("Run the tests", "done")]  # the pending item was replaced
+        ("Fix calc.add", "done"),
+        ("Run the tests", "done"),
+    ]  # the pending item was replaced
     assert state["plan"][0]["summary"] == "replaced by a plan update: simpler"
     started = [e["index"] for e in d.events if e["event"] == "item_started"]
     assert started == [0, 1, 2]

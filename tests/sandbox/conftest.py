@@ -58,7 +58,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     missing = sorted(set(BACKENDS) - set(available_backends()))
-    return f"sandbox backends: {', '.join(available_backends())}" + (f" (not present: {', '.join(missing)})" if missing else "")
+    return f"sandbox backends: {', '.join(available_backends())}" + (
+        f" (not present: {', '.join(missing)})" if missing else ""
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -46,10 +46,18 @@ SYMLINKS = "ln -s /etc etc-link && ln -s /etc/passwd passwd-link && ln -s /nonex
 @pytest.mark.parametrize(
     ("op", "path"),
     [
-        ("read", "passwd-link"), ("read", "etc-link/passwd"), ("download", "passwd-link"), ("stat", "passwd-link"),
-        ("list", "etc-link"), ("search", "etc-link"), ("exec-cwd", "etc-link"),
-        ("write", "passwd-link"), ("write", "etc-link/evil"), ("write", "etc-link/new/dir/evil"),
-        ("write", "dangling-link"), ("upload", "etc-link/evil"),
+        ("read", "passwd-link"),
+        ("read", "etc-link/passwd"),
+        ("download", "passwd-link"),
+        ("stat", "passwd-link"),
+        ("list", "etc-link"),
+        ("search", "etc-link"),
+        ("exec-cwd", "etc-link"),
+        ("write", "passwd-link"),
+        ("write", "etc-link/evil"),
+        ("write", "etc-link/new/dir/evil"),
+        ("write", "dangling-link"),
+        ("upload", "etc-link/evil"),
     ],
 )
 async def test_symlink_escape_is_refused(sandbox: Sandbox, op: str, path: str) -> None:
@@ -79,15 +87,16 @@ async def test_symlinks_inside_the_workspace_work(sandbox: Sandbox) -> None:
 async def test_timeout_kills_the_command_and_its_children(sandbox: Sandbox) -> None:
     started = time.monotonic()
     result = await sandbox.exec(
-        "sleep 300 & echo $! > pids; (sleep 301; echo never) & echo $! >> pids; "
-        "sleep 302 | cat & echo started; wait",
+        "sleep 300 & echo $! > pids; (sleep 301; echo never) & echo $! >> pids; sleep 302 | cat & echo started; wait",
         timeout=1,
     )
     assert result.timed_out and result.exit_code != 0 and not result.ok
     assert "started" in result.output, "output produced before the timeout is kept"
     assert time.monotonic() - started < 10
-    survivors = await sandbox.exec("for p in $(cat pids); do kill -0 $p 2>/dev/null && echo alive $p; done; "
-                                   "ps -eo args 2>/dev/null | grep -E '^sleep 30[0-2]' || true")
+    survivors = await sandbox.exec(
+        "for p in $(cat pids); do kill -0 $p 2>/dev/null && echo alive $p; done; "
+        "ps -eo args 2>/dev/null | grep -E '^sleep 30[0-2]' || true"
+    )
     assert survivors.output == "", survivors.output
 
 

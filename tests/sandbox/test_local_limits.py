@@ -30,7 +30,8 @@ def cgroups_or_fail() -> limits.Support:
     if support.mechanism is None:
         pytest.fail(
             f"resource limits need a writable cgroup with the pids and memory controllers (run as root, cgroup v2 at "
-            f"/sys/fs/cgroup with them delegated, or cgroup v1 pids/ and memory/): {support.problem}", pytrace=False,
+            f"/sys/fs/cgroup with them delegated, or cgroup v1 pids/ and memory/): {support.problem}",
+            pytrace=False,
         )
     return support
 
@@ -47,8 +48,12 @@ def isolation_for(variant: str) -> Bwrap | None:
 @pytest.fixture(params=VARIANTS)
 async def limited(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LocalSandbox]:
     cgroups_or_fail()
-    settings = SandboxSettings(state_dir=tmp_path / "state", resource_limits=ResourceLimits.REQUIRED,
-                               max_processes=MAX_PROCESSES, max_memory_mb=64)
+    settings = SandboxSettings(
+        state_dir=tmp_path / "state",
+        resource_limits=ResourceLimits.REQUIRED,
+        max_processes=MAX_PROCESSES,
+        max_memory_mb=64,
+    )
     async with LocalSandbox(tmp_path, settings=settings, isolation=isolation_for(request.param)) as sandbox:
         yield sandbox
 
@@ -59,9 +64,13 @@ def runner_cgroups(pid: int) -> str:
 
 async def test_process_cap_holds_and_the_sandbox_recovers(limited: LocalSandbox) -> None:
     marker = uuid.uuid4().hex
-    task = asyncio.create_task(limited.exec(
-        "for i in $(seq 200); do sleep 30 & done; wait", timeout=1.5, env={"PROBE": marker},
-    ))
+    task = asyncio.create_task(
+        limited.exec(
+            "for i in $(seq 200); do sleep 30 & done; wait",
+            timeout=1.5,
+            env={"PROBE": marker},
+        )
+    )
     peak = 0
     while not task.done():
         peak = max(peak, len(processes_with(f"PROBE={marker}")))
@@ -82,7 +91,7 @@ async def test_process_cap_holds_and_the_sandbox_recovers(limited: LocalSandbox)
 
 
 async def test_memory_hog_is_killed_not_reported_as_success(limited: LocalSandbox) -> None:
-    result = await limited.exec('python3 -c "b = bytearray(512*1024*1024); print(\'allocated\')"', timeout=30)
+    result = await limited.exec("python3 -c \"b = bytearray(512*1024*1024); print('allocated')\"", timeout=30)
     assert not result.ok and result.exit_code != 0 and "allocated" not in result.output
     assert result.exit_code == 137 or "MemoryError" in result.output, result
     assert (await limited.exec("echo fine")).output == "fine\n"
@@ -111,8 +120,9 @@ async def test_every_command_runs_in_the_sandbox_cgroup_which_goes_away_at_close
 
 @pytest.mark.parametrize("variant", VARIANTS)
 async def test_off_applies_nothing(tmp_path: Path, variant: str) -> None:
-    settings = SandboxSettings(state_dir=tmp_path / "state", resource_limits=ResourceLimits.OFF,
-                               cgroup_root=tmp_path / "never-looked-at")
+    settings = SandboxSettings(
+        state_dir=tmp_path / "state", resource_limits=ResourceLimits.OFF, cgroup_root=tmp_path / "never-looked-at"
+    )
     async with LocalSandbox(tmp_path, settings=settings, isolation=isolation_for(variant)) as sandbox:
         assert (await sandbox.exec("true")).ok
         assert sandbox.resource_limits is None and sandbox.runner_pid is not None
@@ -124,8 +134,9 @@ async def test_required_fails_clearly_without_a_writable_cgroup(tmp_path: Path, 
     cgroup_root = tmp_path / root
     if root == "plain-dir":
         cgroup_root.mkdir()
-    settings = SandboxSettings(state_dir=tmp_path / "state", resource_limits=ResourceLimits.REQUIRED,
-                               cgroup_root=cgroup_root)
+    settings = SandboxSettings(
+        state_dir=tmp_path / "state", resource_limits=ResourceLimits.REQUIRED, cgroup_root=cgroup_root
+    )
     async with LocalSandbox(tmp_path, settings=settings) as sandbox:
         with pytest.raises(limits.LimitsUnavailable, match="SANDBOX_RESOURCE_LIMITS=required but no cgroup") as info:
             await sandbox.exec("true")
@@ -135,8 +146,12 @@ async def test_required_fails_clearly_without_a_writable_cgroup(tmp_path: Path, 
 
 async def test_provider_with_required_limits_fails_at_acquire(tmp_path: Path) -> None:
     (tmp_path / "project").mkdir()
-    settings = SandboxSettings(project_path=tmp_path / "project", state_dir=tmp_path / "state",
-                               resource_limits=ResourceLimits.REQUIRED, cgroup_root=tmp_path / "absent")
+    settings = SandboxSettings(
+        project_path=tmp_path / "project",
+        state_dir=tmp_path / "state",
+        resource_limits=ResourceLimits.REQUIRED,
+        cgroup_root=tmp_path / "absent",
+    )
     provider = LocalProvider(settings)
     try:
         with pytest.raises(limits.LimitsUnavailable, match="SANDBOX_RESOURCE_LIMITS=required"):

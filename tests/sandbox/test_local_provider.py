@@ -18,8 +18,11 @@ from sandbox.settings import Isolation, SandboxSettings, WorkspaceMode
 
 
 def settings_for(tmp_path: Path, **overrides: object) -> SandboxSettings:
-    values: dict[str, object] = {"project_path": tmp_path / "project", "state_dir": tmp_path / "state",
-                                 "isolation": Isolation.NONE}
+    values: dict[str, object] = {
+        "project_path": tmp_path / "project",
+        "state_dir": tmp_path / "state",
+        "isolation": Isolation.NONE,
+    }
     values.update(overrides)
     return SandboxSettings(**values)
 
@@ -67,12 +70,19 @@ async def test_in_place_one_thread_at_a_time(provider: LocalProvider, tmp_path: 
 
 async def test_in_place_lock_holds_across_processes(provider: LocalProvider, tmp_path: Path) -> None:
     holder = subprocess.Popen(
-        [sys.executable, "-c", (
-            "import sys, pathlib; from sandbox.workspace import PathLock;"
-            f"lock = PathLock(pathlib.Path({str(tmp_path / 'state')!r}), pathlib.Path({str((tmp_path / 'project').resolve())!r}));"
-            "lock.acquire('other-process'); print('locked', flush=True); sys.stdin.read()"
-        )],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, pathlib; from sandbox.workspace import PathLock;"
+                f"lock = PathLock(pathlib.Path({str(tmp_path / 'state')!r}), pathlib.Path({str((tmp_path / 'project').resolve())!r}));"
+                "lock.acquire('other-process'); print('locked', flush=True); sys.stdin.read()"
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
@@ -147,7 +157,9 @@ async def test_worktrees_keep_concurrent_threads_apart(tmp_path: Path, isolation
         assert not root_a.exists()
         listed = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout
         assert str(root_a) not in listed and b.sandbox.root in listed
-        branches = subprocess.run(["git", "branch", "--list", "agent/*"], cwd=repo, capture_output=True, text=True).stdout
+        branches = subprocess.run(
+            ["git", "branch", "--list", "agent/*"], cwd=repo, capture_output=True, text=True
+        ).stdout
         assert "agent/thread-a" in branches, "the branch (the thread's work) survives the worktree"
         log = subprocess.run(["git", "log", "--oneline", "agent/thread-a"], cwd=repo, capture_output=True, text=True)
         assert "a change" in log.stdout
@@ -232,7 +244,9 @@ async def test_network_is_off_unless_allowed(tmp_path: Path, allow_network: bool
     try:
         async with server:
             lease = await provider.acquire("t1")
-            probe = f"timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}' 2>/dev/null && echo CONNECTED || echo BLOCKED"
+            probe = (
+                f"timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}' 2>/dev/null && echo CONNECTED || echo BLOCKED"
+            )
             result = await lease.sandbox.exec(probe)
         assert result.output.strip() == ("CONNECTED" if allow_network else "BLOCKED")
     finally:

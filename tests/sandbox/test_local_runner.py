@@ -55,7 +55,8 @@ async def test_timeout_also_kills_processes_that_left_the_session(local: LocalSa
     marker = uuid.uuid4().hex
     result = await local.exec(
         "(setsid sleep 303 &); (setsid bash -c 'sleep 304 & wait' &); echo started; sleep 300",
-        timeout=1, env={"PROBE": marker},
+        timeout=1,
+        env={"PROBE": marker},
     )
     assert result.timed_out and result.output == "started\n"
     assert await wait_until_gone(f"PROBE={marker}") == []
@@ -107,14 +108,22 @@ async def test_runner_environment_holds_no_secret(tmp_path: Path, monkeypatch: p
 @pytest.mark.parametrize(
     ("command", "code", "output"),
     [
-        ("true", 0, ""), ("false", 1, ""), ("echo  two  spaces", 0, "two spaces\n"), ("./tool.sh arg", 0, "tool arg\n"),
-        ("exit 7", 7, ""), ("FOO=1 env", 0, "FOO=1"), ("cd sub && pwd", 0, "/sub\n"), ("ls -d sub", 0, "sub\n"),
+        ("true", 0, ""),
+        ("false", 1, ""),
+        ("echo  two  spaces", 0, "two spaces\n"),
+        ("./tool.sh arg", 0, "tool arg\n"),
+        ("exit 7", 7, ""),
+        ("FOO=1 env", 0, "FOO=1"),
+        ("cd sub && pwd", 0, "/sub\n"),
+        ("ls -d sub", 0, "sub\n"),
         ("./bare.sh x", 0, "bare x\n"),
     ],
 )
-async def test_plain_commands_and_shell_commands_agree(local: LocalSandbox, command: str, code: int, output: str) -> None:
-    await local.write("tool.sh", "#!/bin/sh\necho tool \"$@\"\n")
-    await local.write("bare.sh", "echo bare \"$@\"\n")  # no shebang: bash runs it as a script
+async def test_plain_commands_and_shell_commands_agree(
+    local: LocalSandbox, command: str, code: int, output: str
+) -> None:
+    await local.write("tool.sh", '#!/bin/sh\necho tool "$@"\n')
+    await local.write("bare.sh", 'echo bare "$@"\n')  # no shebang: bash runs it as a script
     await local.exec("chmod +x tool.sh bare.sh && mkdir -p sub")
     result = await local.exec(command)
     assert result.exit_code == code and output in result.output

@@ -29,8 +29,11 @@ QUESTION = "Should mul() stay exactly as it is?"
 
 def service_policy(request: ChatRequest) -> Reply:
     """fix_bug_policy; when the task contains ASK_MARKER, the programmer first asks the human QUESTION."""
-    if (request.role == "programmer" and ASK_MARKER in json.dumps(request.messages)
-            and "request_human_help" not in request.call_names):
+    if (
+        request.role == "programmer"
+        and ASK_MARKER in json.dumps(request.messages)
+        and "request_human_help" not in request.call_names
+    ):
         return Reply.call("request_human_help", question=QUESTION)
     return fix_bug_policy(request)
 
@@ -43,9 +46,14 @@ def scripted_model() -> Iterator[ScriptedOpenAI]:
 
 def server_env(model: ScriptedOpenAI, state_dir: Path, **extra: str) -> dict[str, str]:
     return {
-        "OPENAI_BASE_URL": model.base_url, "OPENAI_API_KEY": MODEL_KEY, "MODEL": "scripted",
-        "API_KEYS": api_keys_env(), "OPEN_SWE_STATE_DIR": str(state_dir), "OPEN_SWE_LOCAL_MODE": "true",
-        "SANDBOX_WORKSPACE_MODE": "in_place", **extra,
+        "OPENAI_BASE_URL": model.base_url,
+        "OPENAI_API_KEY": MODEL_KEY,
+        "MODEL": "scripted",
+        "API_KEYS": api_keys_env(),
+        "OPEN_SWE_STATE_DIR": str(state_dir),
+        "OPEN_SWE_LOCAL_MODE": "true",
+        "SANDBOX_WORKSPACE_MODE": "in_place",
+        **extra,
     }
 
 

@@ -72,10 +72,18 @@ async def run_one(client: TaskClient, repo: Path, timeout: float) -> TaskOutcome
             first_event_ms = (time.monotonic() - started) * 1000
             messages += await read_until(ws, lambda m: _graph_event(m) and m["event"] != "run_executing", timeout)
             first_task_event_ms = (time.monotonic() - started) * 1000
-            messages += await read_until(ws, lambda m: m.get("event") == "run_ended" and m.get("status") in TERMINAL, timeout)
+            messages += await read_until(
+                ws, lambda m: m.get("event") == "run_ended" and m.get("status") in TERMINAL, timeout
+            )
         view = await client.get(task_id)
-        return TaskOutcome(task_id, view["status"], first_event_ms, first_task_event_ms,
-                           "return a + b" in (view["diff"] or ""), len(messages))
+        return TaskOutcome(
+            task_id,
+            view["status"],
+            first_event_ms,
+            first_task_event_ms,
+            "return a + b" in (view["diff"] or ""),
+            len(messages),
+        )
     except Exception as exc:  # reported per task, counted as lost
         return TaskOutcome(task_id, "error", None, None, False, 0, f"{type(exc).__name__}: {exc}")
 

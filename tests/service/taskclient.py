@@ -44,14 +44,18 @@ class TaskClient:
         assert response.status_code == 200, response.text
         return response.json()
 
-    async def wait_for(self, task_id: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 120) -> dict[str, Any]:
+    async def wait_for(
+        self, task_id: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 120
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             view = await self.get(task_id)
             if predicate(view):
                 return view
             if time.monotonic() > deadline:
-                raise AssertionError(f"task {task_id} did not reach the expected state in {timeout}s; last view: {view}")
+                raise AssertionError(
+                    f"task {task_id} did not reach the expected state in {timeout}s; last view: {view}"
+                )
             await asyncio.sleep(0.25)
 
     async def wait_terminal(self, task_id: str, timeout: float = 180) -> dict[str, Any]:
@@ -68,8 +72,9 @@ async def next_message(ws: websockets.ClientConnection, timeout: float = 60) -> 
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
-async def read_until(ws: websockets.ClientConnection, predicate: Callable[[dict[str, Any]], bool],
-                     timeout: float = 120) -> list[dict[str, Any]]:
+async def read_until(
+    ws: websockets.ClientConnection, predicate: Callable[[dict[str, Any]], bool], timeout: float = 120
+) -> list[dict[str, Any]]:
     """Messages received until (and including) the first matching one."""
     deadline = time.monotonic() + timeout
     seen: list[dict[str, Any]] = []

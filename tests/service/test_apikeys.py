@@ -27,12 +27,15 @@ def test_entries_from_the_file_add_to_the_environment_ones():
     assert find_owner("carol-key-1", entries) == "carol"
 
 
-@pytest.mark.parametrize(("value", "fragment"), [
-    ("alice", "expected 'name:sha256hex'"),
-    ("alice:abc", "must be 64 hex characters"),
-    (f"alice:{KEY}", "not the key itself"),
-    (f"al ice:{hash_key(KEY)}", "expected 'name:sha256hex'"),
-])
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("alice", "expected 'name:sha256hex'"),
+        ("alice:abc", "must be 64 hex characters"),
+        (f"alice:{KEY}", "not the key itself"),
+        (f"al ice:{hash_key(KEY)}", "expected 'name:sha256hex'"),
+    ],
+)
 def test_malformed_entries_are_refused_without_echoing_secrets(value, fragment):
     with pytest.raises(ApiKeyConfigError) as refused:
         parse_api_keys(value)

@@ -15,7 +15,9 @@ from tests.support.redis_server import unique_prefix
 
 @pytest.fixture(params=["memory", "redis"])
 async def store(request, redis_url) -> AsyncIterator[CoordinationStore]:
-    backend: CoordinationStore = MemoryStore() if request.param == "memory" else RedisStore(redis_url, prefix=unique_prefix())
+    backend: CoordinationStore = (
+        MemoryStore() if request.param == "memory" else RedisStore(redis_url, prefix=unique_prefix())
+    )
     yield backend
     await backend.aclose()
 

@@ -37,12 +37,15 @@ async def alice_task(alice, new_repo) -> str:
     return task_id
 
 
-@pytest.mark.parametrize(("headers", "detail"), [
-    ({}, "missing API key"),
-    ({"x-api-key": "osk_not_a_real_key"}, "invalid API key"),
-    ({"Authorization": "Bearer osk_not_a_real_key"}, "invalid API key"),
-    ({"x-auth-scheme": "langsmith"}, "missing API key"),  # no Studio bypass
-])
+@pytest.mark.parametrize(
+    ("headers", "detail"),
+    [
+        ({}, "missing API key"),
+        ({"x-api-key": "osk_not_a_real_key"}, "invalid API key"),
+        ({"Authorization": "Bearer osk_not_a_real_key"}, "invalid API key"),
+        ({"x-auth-scheme": "langsmith"}, "missing API key"),  # no Studio bypass
+    ],
+)
 async def test_requests_without_a_valid_key_are_refused(service, headers, detail):
     async with httpx.AsyncClient(base_url=service.url, headers=headers) as client:
         for method, path in (("GET", "/tasks"), ("POST", "/tasks"), ("POST", "/threads/search"), ("POST", "/threads")):
@@ -93,9 +96,13 @@ async def test_threads_and_runs_of_the_langgraph_api_are_isolated_by_owner(servi
     bob_sdk = get_client(url=service.url, api_key=BOB_KEY)
     assert alice_task in {t["thread_id"] for t in await alice_sdk.threads.search(limit=100)}
     assert alice_task not in {t["thread_id"] for t in await bob_sdk.threads.search(limit=100)}
-    for call in (bob_sdk.threads.get(alice_task), bob_sdk.threads.get_state(alice_task),
-                 bob_sdk.runs.create(alice_task, "agent", command={"resume": {"type": "accept"}}),
-                 bob_sdk.threads.update(alice_task, metadata={"owner": "bob"}), bob_sdk.threads.delete(alice_task)):
+    for call in (
+        bob_sdk.threads.get(alice_task),
+        bob_sdk.threads.get_state(alice_task),
+        bob_sdk.runs.create(alice_task, "agent", command={"resume": {"type": "accept"}}),
+        bob_sdk.threads.update(alice_task, metadata={"owner": "bob"}),
+        bob_sdk.threads.delete(alice_task),
+    ):
         with pytest.raises(httpx.HTTPStatusError) as refused:
             await call
         assert refused.value.response.status_code in (403, 404)
@@ -105,16 +112,19 @@ async def test_threads_and_runs_of_the_langgraph_api_are_isolated_by_owner(servi
     assert assistants, "the graphs' assistants are readable by every key"
 
 
-@pytest.mark.parametrize(("body", "status", "fragment"), [
-    ("{not json", 422, "JSON"),
-    ({"repo": "/tmp"}, 422, "task"),
-    ({"task": "", "repo": "/tmp"}, 422, "task"),
-    ({"task": "x", "repo": "relative/path"}, 422, "absolute local path or a git URL"),
-    ({"task": "x", "repo": "/does/not/exist/anywhere"}, 422, "does not exist"),
-    ({"task": "x", "repo": "/tmp", "sandbox": "docker"}, 422, "sandbox"),
-    ({"task": "x", "repo": "/tmp", "unknown_field": 1}, 422, "unknown_field"),
-    ({"task": "x", "repo": "/tmp", "max_steps": 0}, 422, "max_steps"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ("{not json", 422, "JSON"),
+        ({"repo": "/tmp"}, 422, "task"),
+        ({"task": "", "repo": "/tmp"}, 422, "task"),
+        ({"task": "x", "repo": "relative/path"}, 422, "absolute local path or a git URL"),
+        ({"task": "x", "repo": "/does/not/exist/anywhere"}, 422, "does not exist"),
+        ({"task": "x", "repo": "/tmp", "sandbox": "docker"}, 422, "sandbox"),
+        ({"task": "x", "repo": "/tmp", "unknown_field": 1}, 422, "unknown_field"),
+        ({"task": "x", "repo": "/tmp", "max_steps": 0}, 422, "max_steps"),
+    ],
+)
 async def test_invalid_task_requests_get_a_4xx_saying_what_is_wrong(alice, body, status, fragment):
     before = len((await alice.http.get("/tasks")).json()["tasks"])
     if isinstance(body, str):
@@ -141,7 +151,9 @@ async def test_unknown_tasks_and_bad_steps(alice, alice_task):
             message = await next_message(ws)
             if message["type"] == "error":
                 errors.append(message)
-    assert all(e["status"] == 400 and "expected approve, edit, reject, message or cancel" in e["detail"] for e in errors)
+    assert all(
+        e["status"] == 400 and "expected approve, edit, reject, message or cancel" in e["detail"] for e in errors
+    )
     assert (await alice.get(alice_task))["status"] == "awaiting_approval"
 
 
@@ -161,7 +173,14 @@ async def test_idempotency_key_returns_the_same_task(alice, new_repo):
 async def test_openapi_documents_the_task_api(service):
     async with httpx.AsyncClient(base_url=service.url) as client:
         spec = (await client.get("/openapi.json")).json()
-    for path in ("/tasks", "/tasks/{task_id}", "/tasks/{task_id}/approve", "/tasks/{task_id}/reject",
-                 "/tasks/{task_id}/messages", "/healthz", "/readyz"):
+    for path in (
+        "/tasks",
+        "/tasks/{task_id}",
+        "/tasks/{task_id}/approve",
+        "/tasks/{task_id}/reject",
+        "/tasks/{task_id}/messages",
+        "/healthz",
+        "/readyz",
+    ):
         assert path in spec["paths"], path
     assert "CreateTaskRequest" in json.dumps(spec)

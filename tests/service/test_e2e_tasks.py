@@ -132,7 +132,9 @@ async def test_same_task_through_langgraph_sdk(service, new_repo):
     assert thread["metadata"]["owner"] == "alice"
     parts = []
     async for part in client.runs.stream(
-        thread["thread_id"], "agent", stream_mode=["custom", "updates"],
+        thread["thread_id"],
+        "agent",
+        stream_mode=["custom", "updates"],
         input={"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": str(repo.path)},
     ):
         parts.append(part)

@@ -12,8 +12,15 @@ from agent.http.settings import ServiceSettings
 
 
 def service_with_roots(*roots) -> TaskService:
-    return TaskService(client=None, log=None, relay=None, limiter=None, idempotency=None, states=None,  # type: ignore[arg-type]
-                       repo_roots=tuple(roots))
+    return TaskService(
+        client=None,
+        log=None,
+        relay=None,
+        limiter=None,
+        idempotency=None,
+        states=None,  # type: ignore[arg-type]
+        repo_roots=tuple(roots),
+    )
 
 
 async def test_paths_under_an_allowed_root_pass_and_others_are_refused(tmp_path):

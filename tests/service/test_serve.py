@@ -9,8 +9,16 @@ import sys
 from agent.serve import banner, server_env
 from tests.support.langgraph_server import REPO_ROOT
 
-MODEL_VARS = ("MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "PLANNER_MODEL", "PROGRAMMER_MODEL", "REVIEWER_MODEL",
-              "ROUTER_MODEL", "SUMMARIZER_MODEL")
+MODEL_VARS = (
+    "MODEL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "PLANNER_MODEL",
+    "PROGRAMMER_MODEL",
+    "REVIEWER_MODEL",
+    "ROUTER_MODEL",
+    "SUMMARIZER_MODEL",
+)
 
 
 def test_a_busy_port_is_refused_with_a_clear_message(tmp_path):
@@ -18,15 +26,27 @@ def test_a_busy_port_is_refused_with_a_clear_message(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        proc = subprocess.run([sys.executable, "-m", "agent.serve", "--port", str(port)], cwd=REPO_ROOT,
-                              capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "agent.serve", "--port", str(port)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert proc.returncode == 1
     assert f"port {port} is already in use" in proc.stderr
 
 
 def test_banner_says_what_to_set_when_no_model_is_configured(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no .env here
-    for name in (*MODEL_VARS, "OPEN_SWE_LOCAL_MODE", "OPEN_SWE_LOCAL_PROJECT_PATH", "API_KEYS", "API_KEYS_FILE", "AUTH_DISABLED"):
+    for name in (
+        *MODEL_VARS,
+        "OPEN_SWE_LOCAL_MODE",
+        "OPEN_SWE_LOCAL_PROJECT_PATH",
+        "API_KEYS",
+        "API_KEYS_FILE",
+        "AUTH_DISABLED",
+    ):
         monkeypatch.delenv(name, raising=False)
     env = server_env(None)
     assert env["OPEN_SWE_LOCAL_MODE"] == "true" and env["OPEN_SWE_LOCAL_PROJECT_PATH"] == str(tmp_path)
@@ -49,11 +69,18 @@ def test_banner_names_the_model_and_the_auth_mode(monkeypatch, tmp_path):
 def test_settings_in_dotenv_are_honoured_by_the_run_command(monkeypatch, tmp_path):
     """`.env` counts like the environment: sandbox mode, project path, API keys and Redis are not overridden or missed."""
     monkeypatch.chdir(tmp_path)
-    for name in ("OPEN_SWE_LOCAL_MODE", "OPEN_SWE_LOCAL_PROJECT_PATH", "API_KEYS", "API_KEYS_FILE", "AUTH_DISABLED",
-                 "REDIS_URL"):
+    for name in (
+        "OPEN_SWE_LOCAL_MODE",
+        "OPEN_SWE_LOCAL_PROJECT_PATH",
+        "API_KEYS",
+        "API_KEYS_FILE",
+        "AUTH_DISABLED",
+        "REDIS_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
-    (tmp_path / ".env").write_text("OPEN_SWE_LOCAL_MODE=false\nAPI_KEYS=alice:" + "0" * 64 + "\n"
-                                   "REDIS_URL=redis://127.0.0.1:6399/0\n")
+    (tmp_path / ".env").write_text(
+        "OPEN_SWE_LOCAL_MODE=false\nAPI_KEYS=alice:" + "0" * 64 + "\nREDIS_URL=redis://127.0.0.1:6399/0\n"
+    )
     env = server_env(None)
     assert env["OPEN_SWE_LOCAL_MODE"] == "false" and "OPEN_SWE_LOCAL_PROJECT_PATH" not in env
     text = "\n".join(banner(env, "127.0.0.1", 2024))

@@ -8,15 +8,29 @@ PLAN = [{"index": 0, "description": "fix", "status": "pending", "summary": ""}]
 
 
 def thread(status: str = "idle", values: dict | None = None, interrupts: dict | None = None, **metadata) -> dict:
-    return {"thread_id": "01a20c6f-2e3c-77a0-a46d-b4a1f96a846f", "status": status, "values": values or {},
-            "interrupts": interrupts or {}, "metadata": {"task": "fix it", "repo": "/r", **metadata}}
+    return {
+        "thread_id": "01a20c6f-2e3c-77a0-a46d-b4a1f96a846f",
+        "status": status,
+        "values": values or {},
+        "interrupts": interrupts or {},
+        "metadata": {"task": "fix it", "repo": "/r", **metadata},
+    }
 
 
 def test_plan_approval_and_question_interrupts_are_pending_input():
-    approval = thread("interrupted", {"status": "awaiting_approval"}, {"t": [{"value": {"type": "plan_approval", "plan": PLAN}}]})
-    question = thread("interrupted", {"status": "awaiting_answer"}, {"t": [{"value": {"type": "question", "question": "Which?"}}]})
-    assert pending_input(approval).plan == PLAN and derive_status(approval, pending_input(approval)) == "awaiting_approval"
-    assert pending_input(question).question == "Which?" and derive_status(question, pending_input(question)) == "awaiting_answer"
+    approval = thread(
+        "interrupted", {"status": "awaiting_approval"}, {"t": [{"value": {"type": "plan_approval", "plan": PLAN}}]}
+    )
+    question = thread(
+        "interrupted", {"status": "awaiting_answer"}, {"t": [{"value": {"type": "question", "question": "Which?"}}]}
+    )
+    assert (
+        pending_input(approval).plan == PLAN and derive_status(approval, pending_input(approval)) == "awaiting_approval"
+    )
+    assert (
+        pending_input(question).question == "Which?"
+        and derive_status(question, pending_input(question)) == "awaiting_answer"
+    )
     assert pending_input(thread("idle", interrupts={"t": [{"value": {"type": "question"}}]})) is None
 
 
@@ -29,7 +43,19 @@ def test_status_comes_from_state_with_cancel_error_and_queue_cases():
 
 
 def test_view_carries_the_result():
-    view = task_view(thread("idle", {"status": "completed", "diff": "d", "branch": "b", "plan": PLAN,
-                                     "usage": {"total": {"total_tokens": 3}}, "task": "fix it"}), last_event_id=7)
+    view = task_view(
+        thread(
+            "idle",
+            {
+                "status": "completed",
+                "diff": "d",
+                "branch": "b",
+                "plan": PLAN,
+                "usage": {"total": {"total_tokens": 3}},
+                "task": "fix it",
+            },
+        ),
+        last_event_id=7,
+    )
     assert (view.status, view.diff, view.branch, view.last_event_id) == ("completed", "d", "b", 7)
     assert view.links.events.endswith("/events") and view.plan == PLAN and view.repo == "/r"

@@ -50,8 +50,9 @@ class FakeChatModel(BaseChatModel):
         key = tuple(id(t) for t in tools)
         bound = self._bound.get(key)
         if bound is None:
-            bound = self._bound[key] = self.model_copy(update={"tools": list(tools), "requests": self.requests,
-                                                               "prompt_tokens": self.prompt_tokens})
+            bound = self._bound[key] = self.model_copy(
+                update={"tools": list(tools), "requests": self.requests, "prompt_tokens": self.prompt_tokens}
+            )
         return bound
 
     def _reply(self, messages: list[BaseMessage]) -> ChatResult:
@@ -65,16 +66,29 @@ class FakeChatModel(BaseChatModel):
         message = _convert_dict_to_message(body["choices"][0]["message"])
         assert isinstance(message, AIMessage)
         usage = body["usage"]
-        message.usage_metadata = {"input_tokens": usage["prompt_tokens"], "output_tokens": usage["completion_tokens"],
-                                  "total_tokens": usage["total_tokens"]}
+        message.usage_metadata = {
+            "input_tokens": usage["prompt_tokens"],
+            "output_tokens": usage["completion_tokens"],
+            "total_tokens": usage["total_tokens"],
+        }
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **_: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **_: Any,
+    ) -> ChatResult:
         return self._reply(messages)
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **_: Any) -> ChatResult:
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **_: Any,
+    ) -> ChatResult:
         return self._reply(messages)
 
 

@@ -39,11 +39,11 @@ SUMMARY = "Fixed calc.add, which subtracted instead of adding; the test suite pa
 
 FILES = {
     "calc.py": '"""Small arithmetic helpers."""\n\n\ndef add(a, b):\n    """Return the sum of a and b."""\n'
-               "    return a - b\n\n\ndef mul(a, b):\n    \"\"\"Return the product of a and b.\"\"\"\n    return a * b\n",
+    '    return a - b\n\n\ndef mul(a, b):\n    """Return the product of a and b."""\n    return a * b\n',
     "test_calc.py": "import unittest\n\nimport calc\n\n\nclass CalcTest(unittest.TestCase):\n"
-                    "    def test_add(self):\n        self.assertEqual(calc.add(2, 3), 5)\n\n"
-                    "    def test_mul(self):\n        self.assertEqual(calc.mul(2, 3), 6)\n\n\n"
-                    "if __name__ == \"__main__\":\n    unittest.main()\n",
+    "    def test_add(self):\n        self.assertEqual(calc.add(2, 3), 5)\n\n"
+    "    def test_mul(self):\n        self.assertEqual(calc.mul(2, 3), 6)\n\n\n"
+    'if __name__ == "__main__":\n    unittest.main()\n',
     "AGENTS.md": f"# Rules\n\n- Run the tests with `{TEST_COMMAND}`.\n- Keep functions documented.\n",
     "README.md": "# calc\n\nTiny arithmetic helpers.\n",
     ".gitignore": "__pycache__/\n*.pyc\n",
@@ -75,14 +75,22 @@ def create_fixture_repo(path: Path) -> FixtureRepo:
         (path / name).write_text(text)
     _git(path, "init", "-q", "-b", "main")
     _git(path, "add", "-A")
-    _git(path, "-c", "user.name=fixture", "-c", "user.email=fixture@localhost", "commit", "-q", "-m", "calc: add and mul")
+    _git(
+        path, "-c", "user.name=fixture", "-c", "user.email=fixture@localhost", "commit", "-q", "-m", "calc: add and mul"
+    )
     return FixtureRepo(path=path, base_commit=_git(path, "rev-parse", "HEAD"))
 
 
 def run_fixture_tests(path: Path) -> FixtureTestRun:
     """Run the fixture's tests on the host (outside any sandbox)."""
-    proc = subprocess.run(TEST_COMMAND.split(), cwd=path, capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"})
+    proc = subprocess.run(
+        TEST_COMMAND.split(),
+        cwd=path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
+    )
     return FixtureTestRun(proc.returncode == 0, proc.stdout + proc.stderr)
 
 
@@ -108,8 +116,11 @@ def _planner(request: ChatRequest) -> Reply:
 
 def _programmer(request: ChatRequest) -> Reply:
     names = request.call_names
-    replaced = any((r.name == "str_replace" and r.content.startswith("replaced"))
-                   or (r.name == "view" and "return a + b" in r.content) for r in request.tool_results)
+    replaced = any(
+        (r.name == "str_replace" and r.content.startswith("replaced"))
+        or (r.name == "view" and "return a + b" in r.content)
+        for r in request.tool_results
+    )
     if not replaced:
         if "view" not in names:
             return Reply.call("view", path="calc.py")

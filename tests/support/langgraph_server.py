@@ -58,9 +58,22 @@ class LangGraphServer:
         env["PYTHONPATH"] = str(self.workdir)  # the copy's packages, not the tree's
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agent.serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--n-jobs-per-worker", str(self.jobs)],
-            cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "agent.serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--n-jobs-per-worker",
+                str(self.jobs),
+            ],
+            cwd=self.workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         self._wait_ready(timeout)

@@ -17,7 +17,9 @@ def running_redis(workdir: Path) -> Iterator[str]:
     """Start redis-server (no persistence) and yield its URL; stop it afterwards."""
     binary = shutil.which("redis-server")
     if binary is None:
-        raise RuntimeError("redis-server is not installed: run 'apt-get install redis-server' (or 'make setup' as root)")
+        raise RuntimeError(
+            "redis-server is not installed: run 'apt-get install redis-server' (or 'make setup' as root)"
+        )
     port = free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],

@@ -179,18 +179,23 @@ def estimate_tokens(payload: Any) -> int:
 
 def completion_body(reply: Reply, request: ChatRequest) -> dict[str, Any]:
     """The non-streaming `chat.completion` object for `reply`."""
-    calls = [{"id": c.id or f"call_{next(_IDS)}", "type": "function",
-              "function": {"name": c.name, "arguments": c.arguments}} for c in reply.tool_calls]
+    calls = [
+        {"id": c.id or f"call_{next(_IDS)}", "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        for c in reply.tool_calls
+    ]
     message: dict[str, Any] = {"role": "assistant", "content": reply.content or (None if calls else "")}
     if calls:
         message["tool_calls"] = calls
     prompt = estimate_tokens(request.messages) + (estimate_tokens(request.tools) if request.tools else 0)
     completion = estimate_tokens(message) if (reply.content or calls) else 0
     return {
-        "id": f"chatcmpl-{next(_IDS)}", "object": "chat.completion", "created": int(time.time()),
+        "id": f"chatcmpl-{next(_IDS)}",
+        "object": "chat.completion",
+        "created": int(time.time()),
         "model": request.model or "scripted",
-        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop",
-                     "logprobs": None}],
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop", "logprobs": None}
+        ],
         "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
     }
 
@@ -202,12 +207,19 @@ def stream_chunks(body: dict[str, Any], include_usage: bool) -> Iterator[dict[st
     yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
     content = message.get("content") or ""
     for start in range(0, len(content), 16):
-        yield {**base, "choices": [{"index": 0, "delta": {"content": content[start:start + 16]}, "finish_reason": None}]}
+        yield {
+            **base,
+            "choices": [{"index": 0, "delta": {"content": content[start : start + 16]}, "finish_reason": None}],
+        }
     for index, call in enumerate(message.get("tool_calls") or []):
         args = call["function"]["arguments"]
         half = len(args) // 2
-        first = {"index": index, "id": call["id"], "type": "function",
-                 "function": {"name": call["function"]["name"], "arguments": args[:half]}}
+        first = {
+            "index": index,
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": args[:half]},
+        }
         yield {**base, "choices": [{"index": 0, "delta": {"tool_calls": [first]}, "finish_reason": None}]}
         rest = {"index": index, "function": {"arguments": args[half:]}}
         yield {**base, "choices": [{"index": 0, "delta": {"tool_calls": [rest]}, "finish_reason": None}]}
@@ -231,13 +243,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
+    def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
             self._send_json(200, {"object": "list", "data": [{"id": "scripted", "object": "model"}]})
         else:
             self._send_json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         try:
             raw = json.loads(self.rfile.read(length) or b"{}")
@@ -247,8 +259,13 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
             return
-        request = ChatRequest(messages=raw.get("messages") or [], tools=raw.get("tools") or [],
-                              model=raw.get("model", ""), stream=bool(raw.get("stream")), raw=raw)
+        request = ChatRequest(
+            messages=raw.get("messages") or [],
+            tools=raw.get("tools") or [],
+            model=raw.get("model", ""),
+            stream=bool(raw.get("stream")),
+            raw=raw,
+        )
         self.server.owner.record(request)
         try:
             reply = self.server.owner.policy(request)
@@ -349,8 +366,9 @@ class _SetsEnv(Protocol):
     def setenv(self, name: str, value: str) -> None: ...
 
 
-def use_model_endpoint(server: ScriptedOpenAI, env: _SetsEnv, *, api_key: str = "sk-test-0000000",
-                       model: str = "scripted") -> None:
+def use_model_endpoint(
+    server: ScriptedOpenAI, env: _SetsEnv, *, api_key: str = "sk-test-0000000", model: str = "scripted"
+) -> None:
     """Point the agent's model settings (OPENAI_BASE_URL, OPENAI_API_KEY, MODEL) at `server`, e.g. with monkeypatch."""
     env.setenv("OPENAI_BASE_URL", server.base_url)
     env.setenv("OPENAI_API_KEY", api_key)
@@ -358,8 +376,9 @@ def use_model_endpoint(server: ScriptedOpenAI, env: _SetsEnv, *, api_key: str = 
 
 
 @contextmanager
-def model_endpoint(policy: Policy, env: _SetsEnv, *, api_key: str = "sk-test-0000000",
-                   model: str = "scripted") -> Iterator[ScriptedOpenAI]:
+def model_endpoint(
+    policy: Policy, env: _SetsEnv, *, api_key: str = "sk-test-0000000", model: str = "scripted"
+) -> Iterator[ScriptedOpenAI]:
     """Serve `policy` on loopback for the block, with the agent's model settings pointing at it."""
     with ScriptedOpenAI(policy) as server:
         use_model_endpoint(server, env, api_key=api_key, model=model)
