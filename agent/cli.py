@@ -161,5 +161,16 @@ def run(
     raise typer.Exit(code)
 
 
+@app.command()
+def mcp(
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8765,
+    host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 for a private network).")] = "127.0.0.1",
+) -> None:
+    """Serve sandboxes as MCP tools (streamable HTTP at /mcp), authenticated by the service's API keys."""
+    from service.mcp.app import serve
+
+    asyncio.run(serve(host, port))
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,7 @@
+export function StatusBadge({ status }: { status: string }) {
+  return (
+    <span class={`badge status-${status}`} data-status={status}>
+      {status.replace(/_/g, " ")}
+    </span>
+  );
+}
