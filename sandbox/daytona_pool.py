@@ -9,6 +9,7 @@ margin): an expired entry is discarded, never handed out, so a pool sandbox neve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -16,13 +17,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from coordination.store import CoordinationStore
 from sandbox.metrics import POOL_CLAIM_SECONDS, POOL_SIZE
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +45,7 @@ class PoolEntry:
         return self.expires is not None and (time.time() if now is None else now) >= self.expires
 
 
-class WarmPool(Generic[T]):
+class WarmPool[T]:
     def __init__(
         self,
         store: CoordinationStore,
@@ -124,9 +123,10 @@ class WarmPool(Generic[T]):
         now = time.time()
         for raw in await self._store.items(self.queue):
             entry = PoolEntry.decode(raw)
-            if (entry is None or entry.expired(now)) and await self._store.remove(self.queue, raw):
-                if entry is not None:
-                    await self._discard_quietly(entry.sandbox_id)
+            if entry is not None and not entry.expired(now):
+                continue
+            if await self._store.remove(self.queue, raw) and entry is not None:
+                await self._discard_quietly(entry.sandbox_id)
 
     async def entries(self) -> list[PoolEntry]:
         return [e for e in map(PoolEntry.decode, await self._store.items(self.queue)) if e is not None]
@@ -145,10 +145,8 @@ class WarmPool(Generic[T]):
     async def aclose(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
 
     async def wait_idle(self) -> None:
         """Wait for a running background refill (tests and warm-up)."""

@@ -11,6 +11,7 @@ Everything here is blocking file I/O: call it from a thread.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -197,10 +198,8 @@ def remove(applied: Applied, *, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while (left := members(applied)) and time.monotonic() < deadline:
         for pid in left:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
         time.sleep(0.01)
     if left:
         log.warning("cgroup %s still holds processes %s; left in place", applied.paths[0], sorted(left)[:10])

@@ -1,4 +1,5 @@
-"""Confinement: every path a caller names must resolve (through `..`, absolute paths and symlinks) inside the workspace."""
+"""Confinement: every path a caller names must resolve (through `..`, absolute paths and symlinks) inside the
+workspace."""
 
 from __future__ import annotations
 

@@ -12,9 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +68,7 @@ def backoff_delay(attempt: int, policy: RetryPolicy, rng: random.Random | None =
     return (rng or random).uniform(0, ceiling)
 
 
-async def retry_call(
+async def retry_call[T](
     operation: Callable[[], Awaitable[T]],
     *,
     policy: RetryPolicy,

@@ -3,11 +3,13 @@
 It reads requests on stdin, runs each command in a session of its own (so several can run at once), streams their
 output back, and on timeout kills only that command's process tree. Protocol, integers big-endian:
   host -> runner: u32 length + JSON, {"op": "exec", "id", "cmd", "cwd", "env", "timeout"} or {"op": "kill", "id"}
-  runner -> host: u8 kind + u32 id + u32 length + payload: READY, OUT (raw output bytes), EXIT (JSON {"code", "timed_out"})
+  runner -> host: u8 kind + u32 id + u32 length + payload:
+    READY, OUT (raw output bytes), EXIT (JSON {"code", "timed_out"})
 Each command's environment carries MARKER=<token>, so a timeout also finds the processes that left the command's
 session (setsid, double fork). When stdin closes (or on SIGTERM) it kills every process it started and exits.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -27,9 +29,15 @@ GRACE = 0.2
 TIMEOUT_CODE = 124
 SHELL = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
 SIMPLE = re.compile(r"[\w./:=+,@%^-]+(?: [\w./:=+,@%^-]+)*", re.ASCII)
-SHELL_ONLY = frozenset(
-    [".", ":", "[", "[[", "]]", "{", "}", "!", "alias", "bg", "bind", "break", "builtin", "caller", "case", "cd", "command", "compgen", "complete", "compopt", "continue", "coproc", "declare", "dirs", "disown", "do", "done", "echo", "elif", "else", "enable", "esac", "eval", "exec", "exit", "export", "fc", "fg", "fi", "for", "function", "getopts", "hash", "help", "history", "if", "in", "jobs", "kill", "let", "local", "logout", "mapfile", "popd", "printf", "pushd", "pwd", "read", "readarray", "readonly", "return", "select", "set", "shift", "shopt", "source", "suspend", "test", "then", "time", "times", "trap", "type", "typeset", "ulimit", "umask", "unalias", "unset", "until", "wait", "while"]
-)
+SHELL_WORDS = """
+. : [ [[ ]] { } ! alias bg bind break builtin caller case cd command compgen complete compopt continue
+coproc declare dirs disown do done echo elif else enable esac eval exec exit export fc fg fi for function
+getopts hash help history if in jobs kill let local logout mapfile popd printf pushd pwd read readarray
+readonly return select set shift shopt source suspend test then time times trap type typeset ulimit umask
+unalias unset until wait while
+"""
+"""Bash keywords and builtins: a command that starts with one needs the shell."""
+SHELL_ONLY = frozenset(SHELL_WORDS.split())
 MARKER = "OPEN_SWE_COMMAND"
 KILL_SWEEPS = 50
 NONCE = os.urandom(4).hex()
@@ -85,7 +93,7 @@ def processes():
 
 
 def descendants(root_pid):
-    children = {}
+    children: dict[int, list[int]] = {}
     for pid in processes():
         try:
             with open(f"/proc/{pid}/stat", "rb") as f:
@@ -124,15 +132,11 @@ def kill_tree(job):
     quiet = 0
     for _ in range(KILL_SWEEPS):
         victims = {*descendants(job.pid), *marked(job.id)}
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(job.pid, signal.SIGKILL)
-        except OSError:
-            pass
         for victim in victims:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(victim, signal.SIGKILL)
-            except OSError:
-                pass
         quiet = 0 if victims else quiet + 1
         if quiet >= 2:
             return
@@ -172,12 +176,10 @@ class Runner:
             send(EXIT, job_id, b'{"code": 126, "timed_out": false}')
             return
         r, w = os.pipe()
-        try:
+        with contextlib.suppress(OSError):
             import fcntl
 
             fcntl.fcntl(r, 1031, PIPE_SIZE)  # F_SETPIPE_SZ: fewer, larger reads for chatty commands
-        except OSError:
-            pass
         actions = [
             (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
             (os.POSIX_SPAWN_DUP2, w, 1),
@@ -185,10 +187,9 @@ class Runner:
         ]
         pid = None
         if fast is not None:
-            try:
-                pid = os.posix_spawn(*fast, env, file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS)
-            except OSError:  # e.g. a script without a shebang (ENOEXEC): bash knows what to do
-                pass
+            path, argv = fast
+            with contextlib.suppress(OSError):  # e.g. a script without a shebang (ENOEXEC): bash knows what to do
+                pid = os.posix_spawn(path, argv, env, file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS)
         try:
             if pid is None:
                 pid = os.posix_spawn(
@@ -307,10 +308,8 @@ class Runner:
                     self.groups.discard(pgid)
             orphans = descendants(os.getpid())  # they re-parent to us: we are their subreaper
             for pid in orphans:
-                try:
+                with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
             self.reap()
             if not self.groups and not orphans:
                 return

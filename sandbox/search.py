@@ -14,6 +14,7 @@ import base64
 import contextlib
 import json
 import os
+import posixpath
 import shutil
 import sys
 from functools import cache
@@ -83,9 +84,9 @@ async def search(
                     proc.kill()  # enough: stop ripgrep
                 break
             data = event["data"]
-            rel = os.path.normpath(_text(data["path"]))
+            rel = posixpath.normpath(_text(data["path"]))  # string work only; sandboxes are POSIX
             line = _text(data["lines"]).rstrip("\r\n")
-            matches.append(SearchMatch(rel.replace(os.sep, "/"), data["line_number"] or 0, line[:MAX_LINE]))
+            matches.append(SearchMatch(rel, data["line_number"] or 0, line[:MAX_LINE]))
     except BaseException:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()

@@ -103,6 +103,6 @@ async def add_worktree(repo: Path, dest: Path, branch: str) -> bool:
 
 async def remove_worktree(repo: Path, dest: Path) -> None:
     """Remove the worktree (uncommitted changes go with it; its branch stays) and prune git's record of it."""
-    if dest.exists():
+    if await asyncio.to_thread(dest.exists):
         await git("worktree", "remove", "--force", str(dest), cwd=repo)
     await git("worktree", "prune", cwd=repo)
