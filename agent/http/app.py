@@ -26,8 +26,11 @@ from agent.http.service import TaskService
 from agent.http.service_metrics import TaskStates
 from agent.http.settings import ServiceSettings
 from coordination.store import store_from_url
+from service.mcp.app import McpEndpoint
 
 logger = logging.getLogger("open_swe.service")
+MCP = McpEndpoint()
+"""The MCP sandbox server at /mcp (langgraph.json `http.disable_mcp` frees the path from langgraph-api's own)."""
 
 
 def _log_startup(settings: ServiceSettings, keys: int, disabled: bool, model: Check) -> None:
@@ -95,7 +98,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     recovery.add_done_callback(_log_failure)
     warm_up = asyncio.create_task(asyncio.to_thread(_import_run_dependencies), name="warm-up")
     try:
-        yield
+        async with MCP.running():
+            yield
     finally:
         recovery.cancel()
         warm_up.cancel()
@@ -115,3 +119,4 @@ app = FastAPI(
 # (FastAPI's include_router adds router objects it cannot wrap), so the routers' routes are added directly.
 for router in (ops.router, tasks.router, events.router):
     app.router.routes.extend(router.routes)
+app.router.routes.append(MCP.route())
