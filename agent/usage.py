@@ -1,4 +1,5 @@
-"""Token usage per role, kept in state as `usage`: role -> {input_tokens, output_tokens, total_tokens, calls}, plus "total"."""
+"""Token usage per role, kept in state as `usage`: role -> {input_tokens, output_tokens, total_tokens, calls}, plus
+"total"."""
 
 from __future__ import annotations
 

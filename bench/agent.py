@@ -15,6 +15,7 @@ Prints one JSON object on its last line.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import statistics
 import subprocess
@@ -27,6 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.config import AgentSettings
@@ -37,7 +39,7 @@ from graphs.manager import build
 from sandbox.local import LocalProvider
 from sandbox.settings import SandboxSettings
 from tests.support.fake_chat import FakeChatModel
-from tests.support.scripted_openai import ChatRequest, Reply
+from tests.support.scripted_openai import ChatRequest, Policy, Reply
 
 STEPS = 60
 LONG_STEPS = 60
@@ -45,7 +47,7 @@ BIG_COMMAND = "seq 100000 106000"  # ~42 KB of output per call, capped to TOOL_O
 REPEATS = 5
 
 
-def repeat_policy(command: str, times: int, stamps: list[float] | None = None):  # type: ignore[no-untyped-def]
+def repeat_policy(command: str, times: int, stamps: list[float] | None = None) -> Policy:
     """The programmer runs `command` `times` times, then marks its only item done. Counting is kept here (not read
     back from the conversation) because summarization may hide earlier calls from the model. `stamps` receives the
     time of every programmer call: the interval between two calls is one full step (model call + tool + graph)."""
@@ -73,7 +75,7 @@ def repeat_policy(command: str, times: int, stamps: list[float] | None = None): 
 
 def intervals_ms(stamps: list[float]) -> list[float]:
     """Milliseconds between consecutive model calls of the command phase (first and last call excluded)."""
-    return [(b - a) * 1000 for a, b in zip(stamps[1:-2], stamps[2:-1], strict=True)]
+    return [(b - a) * 1000 for a, b in itertools.pairwise(stamps[1:-1])]
 
 
 def make_repo(root: Path) -> Path:
@@ -91,7 +93,7 @@ async def graph_run(
 ) -> tuple[float, Any]:
     model = FakeChatModel(policy=policy)
     graph = build().compile(checkpointer=InMemorySaver())
-    config = {
+    config: RunnableConfig = {
         "configurable": {
             "thread_id": thread,
             "chat_model": model,

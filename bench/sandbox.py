@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -58,7 +59,7 @@ def sandbox_exec(sandbox: LocalSandbox) -> Timed:
     return run
 
 
-async def main(rounds: int) -> dict[str, object]:
+async def main(rounds: int) -> dict[str, Any]:
     binary = find_bwrap(None)
     if binary is None:
         sys.exit("bubblewrap is missing: apt-get install bubblewrap")
@@ -70,7 +71,7 @@ async def main(rounds: int) -> dict[str, object]:
             contenders: dict[str, Timed] = {
                 "raw_subprocess": raw_subprocess,
                 "local": sandbox_exec(plain),
-                "raw_bwrap": raw_bwrap(isolation.argv(workspace.resolve()) + ["true"]),
+                "raw_bwrap": raw_bwrap([*isolation.argv(await asyncio.to_thread(workspace.resolve)), "true"]),
                 "local_isolated": sandbox_exec(isolated),
             }
             samples: dict[str, list[float]] = {name: [] for name in contenders}
@@ -104,6 +105,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=300)
     result = asyncio.run(main(parser.parse_args().rounds))
-    for name, value in result["exec_ms"].items():  # type: ignore[union-attr]
+    for name, value in result["exec_ms"].items():
         print(f"exec {name:<15} median {value:8.3f} ms")
     print(json.dumps(result))

@@ -54,8 +54,8 @@ async def recover_tasks(client: Any, log: EventLog, relay: RunRelay, states: Tas
                 note = (
                     "the server restarted; the run resumes from its last saved checkpoint"
                     if active
-                    else f"the server restarted while a run was in progress; the task continues from its last saved state "
-                    f"(status: {view.status})"
+                    else "the server restarted while a run was in progress; "
+                    f"the task continues from its last saved state (status: {view.status})"
                 )
                 for run_id in cut_off - {str(r["run_id"]) for r in active}:
                     await log.append(

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-ROUTER = """[open-swe:router] You are the front desk of a coding agent. Decide what to do with the user's latest message:
+ROUTER = """[open-swe:router] You are the front desk of a coding agent.
+Decide what to do with the user's latest message:
 - start_new_task(task): the user asks for a code change or investigation in the repository;
 - add_to_current_task(instructions): the message adds to, corrects or comments on the current task;
 - answer(reply): a question you can answer directly without touching the repository.
