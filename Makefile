@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 PORT ?= 2024
 UV := $(shell command -v uv 2>/dev/null || echo "$$HOME/.local/bin/uv")
 
-.PHONY: setup dev test bench lock
+.PHONY: setup dev test bench lock web
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -23,3 +23,7 @@ bench: setup
 
 lock:
 	@$(UV) lock
+
+# Rebuild the web page's bundle (service/web/dist, committed) and run its unit tests; needs node 20+ and npm.
+web:
+	@cd service/web && npm ci --no-audit --no-fund && npm test && npm run build

@@ -7,6 +7,7 @@ letting `langgraph dev` silently bind another one.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -14,7 +15,9 @@ import sys
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
+from agent.http.cors import BrowserSettings, cors_config
 from agent.http.readiness import model_check
 from agent.http.settings import ServiceSettings
 from sandbox.settings import SandboxSettings
@@ -56,6 +59,13 @@ def server_env(project_path: Path | None) -> dict[str, str]:
     env["OPEN_SWE_LOCAL_MODE"] = "true" if local else "false"
     if local:
         env["OPEN_SWE_LOCAL_PROJECT_PATH"] = str(project_path or sandbox.project_path or Path.cwd())
+    if "CORS_CONFIG" not in env:  # LangGraph's CORS middleware: only CORS_ALLOW_ORIGINS (its own default is '*')
+        try:
+            origins = BrowserSettings().origins
+        except ValidationError as exc:
+            typer.echo(f"error: {exc.errors()[0]['msg'].removeprefix('Value error, ')}", err=True)
+            raise typer.Exit(2) from None
+        env["CORS_CONFIG"] = json.dumps(cors_config(origins))
     return env
 
 

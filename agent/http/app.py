@@ -13,7 +13,7 @@ import httpx
 from fastapi import FastAPI
 from langgraph_sdk import get_client
 
-from agent.http import events, ops, tasks
+from agent.http import events, ops, tasks, web
 from agent.http.auth import load_auth_config
 from agent.http.eventlog import EventLog
 from agent.http.idempotency import IdempotencyRecords
@@ -117,6 +117,6 @@ app = FastAPI(
 )
 # langgraph-api wraps each top-level route of this app with its auth middleware, which needs plain routes
 # (FastAPI's include_router adds router objects it cannot wrap), so the routers' routes are added directly.
-for router in (ops.router, tasks.router, events.router):
+for router in (ops.router, tasks.router, web.router, events.router):
     app.router.routes.extend(router.routes)
 app.router.routes.append(MCP.route())

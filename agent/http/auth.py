@@ -19,10 +19,13 @@ from langgraph_sdk import Auth
 
 from agent.http.apikeys import ApiKeyEntry, find_owner, parse_api_keys
 from agent.http.settings import ServiceSettings
+from agent.http.tickets import offered_ticket, redeem_offered
 
 LOCAL_USER = "local"
 ANONYMOUS_USER = "anonymous"
-OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/"})
+OPEN_PREFIXES = ("/web/",)
+"""The web page and its assets (`agent/http/web.py`): the page signs in with a key itself."""
 OWNER_KEY = "owner"
 
 logger = logging.getLogger("open_swe.service.auth")
@@ -100,10 +103,17 @@ def resolve_identity(config: AuthConfig, key: str | None) -> str:
 
 @auth.authenticate
 async def authenticate(headers: dict[bytes, bytes], path: str) -> Auth.types.MinimalUserDict:
-    if path in OPEN_PATHS:
+    if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
         return {"identity": ANONYMOUS_USER, "permissions": []}
     config = await current_auth_config()
-    return {"identity": resolve_identity(config, presented_key(headers)), "permissions": ["tasks"]}
+    key = presented_key(headers)
+    ticket = offered_ticket(headers) if key is None and not config.disabled else None
+    if ticket is not None:  # a browser's websocket (agent/http/tickets.py): single use, this task only
+        owner = redeem_offered(ticket, path)
+        if owner is None:
+            raise Auth.exceptions.HTTPException(status_code=401, detail="invalid, expired or used websocket ticket")
+        return {"identity": owner, "permissions": ["tasks"]}
+    return {"identity": resolve_identity(config, key), "permissions": ["tasks"]}
 
 
 def _stamp_owner(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> dict[str, str]:

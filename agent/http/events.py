@@ -17,8 +17,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from agent.http.cors import allowed_origins, origin_allowed
 from agent.http.deps import caller_identity, task_service
 from agent.http.service import TaskService
+from agent.http.tickets import PROTOCOL
 
 router = APIRouter(tags=["tasks"])
 logger = logging.getLogger("open_swe.service.events")
@@ -70,7 +72,12 @@ async def _apply(service: TaskService, owner: str, task_id: str, step: Any) -> d
 
 @router.websocket("/tasks/{task_id}/events")
 async def task_events(websocket: WebSocket, task_id: str, after: Annotated[int, Query(ge=0)] = 0) -> None:
-    await websocket.accept()
+    # Browsers do not apply CORS to websockets: refuse a page from an origin not allowed (HTTP 403 at the handshake).
+    if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"), await allowed_origins()):
+        await websocket.close(code=4403, reason="origin not allowed (CORS_ALLOW_ORIGINS)")
+        return
+    # A browser that offered subprotocols (its ticket travels in one) requires the server to choose one.
+    await websocket.accept(subprotocol=PROTOCOL if PROTOCOL in websocket.scope.get("subprotocols", ()) else None)
     send_lock = asyncio.Lock()
 
     async def send(message: dict[str, Any]) -> None:

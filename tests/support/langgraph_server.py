@@ -19,14 +19,14 @@ import httpx
 from tests.support.net import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PROJECT_ITEMS = ("langgraph.json", "agent", "graphs", "sandbox", "coordination", "pyproject.toml")
+PROJECT_ITEMS = ("langgraph.json", "agent", "graphs", "sandbox", "coordination", "service", "pyproject.toml")
 TELEMETRY_OFF = {"LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true", "LANGSMITH_TRACING": "false"}
 
 
 def copy_project(dest: Path, *, source: Path = REPO_ROOT) -> Path:
     """Copy what the server needs (config, packages) into `dest`; returns `dest`."""
     dest.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".langgraph_api")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".langgraph_api", "node_modules")
     for name in PROJECT_ITEMS:
         src = source / name
         if src.is_dir():

@@ -18,7 +18,7 @@ export function Pending({ pending, actions }: { pending: PendingInput; actions: 
       <section class="panel pending" aria-label="Question">
         <h3>The agent asks</h3>
         <p class="question">{pending.question}</p>
-        <textarea name="answer" rows={3} value={text} onInput={(e) => setText(e.currentTarget.value)} />
+        <textarea name="answer" aria-label="Your answer" rows={3} value={text} onInput={(e) => setText(e.currentTarget.value)} />
         <button type="button" disabled={!text.trim()} onClick={() => actions.message(text.trim())}>
           Answer
         </button>
