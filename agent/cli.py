@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 from rich.console import Console
@@ -116,8 +117,8 @@ async def run_task(task: str, repo: Path, *, auto_approve: bool, model: str | No
         console.print(f"[red]error:[/red] {exc}")
         return 2
     graph = build().compile(checkpointer=InMemorySaver())
-    config = {"configurable": configurable, "recursion_limit": 10_000}
-    payload: Any = {"messages": [{"role": "user", "content": task}], "repo": str(repo.resolve())}
+    config: RunnableConfig = {"configurable": configurable, "recursion_limit": 10_000}
+    payload: Any = {"messages": [{"role": "user", "content": task}], "repo": str(await asyncio.to_thread(repo.resolve))}
     try:
         while True:
             async for event in graph.astream(payload, config, stream_mode="custom"):

@@ -50,7 +50,7 @@ def get_provider(backend: str, configurable: Mapping[str, Any] | None = None) ->
     """The provider of `backend`, created once per process (or the run's injected `sandbox_provider`)."""
     injected = (configurable or {}).get("sandbox_provider")
     if injected is not None:
-        return injected  # type: ignore[no-any-return]
+        return injected
     provider = _PROVIDERS.get(backend)
     if provider is None:
         with _CREATING:  # concurrent first runs (each in its own thread) must share one provider
@@ -144,7 +144,7 @@ async def acquire_sandbox(
     `refresh=True` asks the provider again instead of trusting the cached sandbox (after a `SandboxGone`: a remote
     sandbox deleted or stopped since its last use is started again or replaced, and a replacement is cloned)."""
     cfg = configurable_of(config)
-    backend = state.get("sandbox_backend") or await asyncio.to_thread(backend_for, cfg)
+    backend = str(state.get("sandbox_backend") or await asyncio.to_thread(backend_for, cfg))
     sandbox_id = state.get("sandbox_id")
     if sandbox_id and (backend in _PROVIDERS or cfg.get("sandbox_provider") is not None):
         held = _SANDBOXES.setdefault(get_provider(backend, cfg), {})

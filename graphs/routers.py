@@ -6,9 +6,10 @@ the same role wiring works standalone (both lead to END) and inside the manager 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AnyMessage
 
 from agent.contract import TaskStatus
 from agent.nodes.common import is_over, last_ai
@@ -16,7 +17,7 @@ from agent.state import AgentState
 from agent.tools.workflow import current_item
 
 
-def _wants_tools(messages: list) -> bool:  # type: ignore[type-arg]
+def _wants_tools(messages: Sequence[AnyMessage]) -> bool:
     reply = last_ai(messages)
     return bool(reply and (reply.tool_calls or reply.invalid_tool_calls))
 
@@ -28,7 +29,7 @@ def continue_unless_over(state: AgentState) -> Literal["continue", "over"]:
 # ---------------------------------------------------------------- planner
 
 
-def _text_only(messages: list) -> bool:  # type: ignore[type-arg]
+def _text_only(messages: Sequence[AnyMessage]) -> bool:
     """The model's latest turn ended without a tool call (the last message is its reply)."""
     return bool(messages) and isinstance(messages[-1], AIMessage) and not _wants_tools(messages)
 

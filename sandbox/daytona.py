@@ -190,6 +190,7 @@ class DaytonaExecutor:
     async def _explain(self, operation: str, exc: DaytonaError) -> Exception:
         """Gone or not running -> SandboxGone (the caller re-acquires); anything else -> BackendError."""
         if exc.status_code in (400, 404, 409, 410):
+            state: str | None
             try:
                 await self.remote.refresh_data()
                 state = state_of(self.remote)

@@ -43,7 +43,7 @@ def setup_service_logging(level: str = "INFO") -> logging.Logger:
         logger.addHandler(handler)
         logger.propagate = False
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the in-process client's per-request lines
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+    for root_handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in root_handler.filters):
+            root_handler.addFilter(RedactingFilter())
     return logger

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 
 from pydantic import BaseModel, Field
-from unidiff import PatchSet
+from unidiff import PatchedFile, PatchSet
 from unidiff.errors import UnidiffParseError
 
 from agent.tools.base import Tool, ToolContext, ToolError
@@ -31,7 +31,7 @@ def _find(lines: list[str], block: list[str], hint: int) -> int:
     return min(candidates, key=lambda i: abs(i - hint)) if candidates else -1
 
 
-def apply_to_text(text: str, patched_file, path: str) -> str:  # type: ignore[no-untyped-def]
+def apply_to_text(text: str, patched_file: PatchedFile, path: str) -> str:
     lines = text.splitlines()
     trailing_newline = text.endswith("\n") or not text
     offset = 0
