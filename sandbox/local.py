@@ -9,9 +9,9 @@ per thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +28,10 @@ from sandbox.base import (
     SandboxError,
     SearchResult,
 )
-from sandbox.isolation import SANDBOX_HOME, Bwrap, choose
+from sandbox.isolation import SANDBOX_HOME, SECCOMP_FD, TOOLS_DIR, Bwrap, choose
 from sandbox.paths import Workspace
-from sandbox.runner import Runner, runner_argv
+from sandbox.runner import Runner, runner_argv, runner_python
+from sandbox.search import find_rg
 from sandbox.search import search as rg_search
 from sandbox.secrets import command_env
 from sandbox.settings import ResourceLimits, SandboxSettings, WorkspaceMode
@@ -56,15 +57,24 @@ class LocalSandbox:
         self._isolation = isolation
         self._id = sandbox_id or f"local:{self._ws.root}"
         self._home = SANDBOX_HOME if isolation else None
-        python = os.path.realpath(sys.executable)
+        python = runner_python()
         argv = runner_argv(python)
+        rg = find_rg()
+        fd_data = None
         if isolation is not None:
-            argv = isolation.argv(self._ws.root, writable=writable, python=python) + argv
+            git_dirs = [self._ws.root / ".git", *writable]
+            argv = isolation.argv(self._ws.root, writable=writable, python=python, git_dirs=git_dirs, rg=rg) + argv
+            fd_data = (SECCOMP_FD, isolation.seccomp_program())
+            self._tools = TOOLS_DIR
+        else:
+            self._tools = str(_plain_tools(self._settings.state_dir, rg))
         label = f"runner for {self._id}" + (" (bwrap)" if isolation else "")
         self._base_env = self._env(None)
         self._limits: limits.Applied | None = None
         self._unlimited = self._settings.resource_limits is ResourceLimits.OFF
-        self._runner = Runner(argv, env=self._base_env, cwd=str(self._ws.root), label=label, on_start=self._confine)
+        self._runner = Runner(
+            argv, env=self._base_env, cwd=str(self._ws.root), label=label, on_start=self._confine, fd_data=fd_data
+        )
 
     @property
     def id(self) -> str:
@@ -89,7 +99,7 @@ class LocalSandbox:
         return self._limits
 
     async def _confine(self, runner_pid: int) -> None:
-        """Put a just-started runner in the sandbox's cgroup (created on the first start), per SANDBOX_RESOURCE_LIMITS."""
+        """Put a just-started runner in the sandbox's cgroup (made on the first start), per SANDBOX_RESOURCE_LIMITS."""
         if self._unlimited:
             return
         if self._limits is None:
@@ -101,7 +111,7 @@ class LocalSandbox:
         await asyncio.to_thread(limits.enter, self._limits, runner_pid, required=required)
 
     def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
-        return command_env(extra, allowlist=self._settings.env_allowlist, home=self._home)
+        return command_env(extra, allowlist=self._settings.env_allowlist, home=self._home, tools=self._tools)
 
     async def exec(
         self,
@@ -212,7 +222,7 @@ class LocalProvider:
         return self._isolation
 
     async def _check_limits(self) -> None:
-        """With SANDBOX_RESOURCE_LIMITS=required, fail at acquire (not at the first command) when cgroups are missing."""
+        """With SANDBOX_RESOURCE_LIMITS=required, fail at acquire (not at the first command) without cgroups."""
         if self._settings.resource_limits is ResourceLimits.REQUIRED:
             support = await asyncio.to_thread(limits.detect, self._settings.cgroup_root)
             if support.mechanism is None:
@@ -297,6 +307,20 @@ class LocalProvider:
             held, self._held = list(self._held.values()), {}
             for entry in held:
                 await self._drop(entry, delete=False)
+
+
+def _plain_tools(state_dir: Path, rg: str) -> Path:
+    """A directory holding only a link to ripgrep, put first on PATH for commands without isolation."""
+    tools = state_dir / "tools" / "bin"
+    tools.mkdir(parents=True, exist_ok=True)
+    link = tools / "rg"
+    if os.path.realpath(link) != os.path.realpath(rg):
+        tmp = tools / f".rg-{os.getpid()}"
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        tmp.symlink_to(os.path.realpath(rg))
+        tmp.replace(link)
+    return tools
 
 
 def _existing_env_file() -> Path | None:

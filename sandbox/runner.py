@@ -33,9 +33,21 @@ HOST_GRACE = 5.0
 START_TIMEOUT = 15.0
 
 
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def runner_python() -> str:
+    """The interpreter the runner uses: the system's (nothing of the service inside a sandbox), else this one.
+
+    Blocking (it looks at the filesystem): call from a thread."""
+    if os.path.isfile(SYSTEM_PYTHON) and os.access(SYSTEM_PYTHON, os.X_OK):
+        return SYSTEM_PYTHON
+    return os.path.realpath(sys.executable)
+
+
 def runner_argv(python: str | None = None) -> list[str]:
     """The command line that starts a runner. `-I -S`: no site, no user environment, no venv needed."""
-    return [python or os.path.realpath(sys.executable), "-I", "-S", "-c", SOURCE]
+    return [python or runner_python(), "-I", "-S", "-c", SOURCE]
 
 
 class Runner:
@@ -49,9 +61,16 @@ class Runner:
         cwd: str,
         label: str = "runner",
         on_start: Callable[[int], Awaitable[None]] | None = None,
+        fd_data: tuple[str, bytes] | None = None,
     ) -> None:
-        """`on_start(pid)` runs once the runner is up and before any command is sent (e.g. to put it in a cgroup)."""
+        """`on_start(pid)` runs once the runner is up and before any command is sent (e.g. to put it in a cgroup).
+
+        `fd_data` = (placeholder, data): at each start, `data` is written to a fresh pipe whose read end the runner
+        inherits, and the argv item equal to `placeholder` is replaced with that descriptor's number (bubblewrap
+        reads its seccomp program that way).
+        """
         self._argv = list(argv)
+        self._fd_data = fd_data
         self._on_start = on_start
         self._env = dict(env)
         self._cwd = cwd
@@ -81,15 +100,30 @@ class Runner:
             return proc
 
     async def _start(self) -> asyncio.subprocess.Process:
-        proc = await asyncio.create_subprocess_exec(
-            *self._argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=self._env,
-            cwd=self._cwd,
-            start_new_session=True,
-        )
+        argv = self._argv
+        fds: tuple[int, ...] = ()
+        if self._fd_data is not None:
+            placeholder, data = self._fd_data
+            read, write = os.pipe()  # the program is a few KiB: it fits in the pipe's buffer
+            try:
+                os.write(write, data)
+            finally:
+                os.close(write)
+            argv, fds = [str(read) if arg == placeholder else arg for arg in argv], (read,)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=self._env,
+                cwd=self._cwd,
+                start_new_session=True,
+                pass_fds=fds,
+            )
+        finally:
+            for fd in fds:
+                os.close(fd)
         assert proc.stdout is not None and proc.stderr is not None
         try:
             async with asyncio.timeout(START_TIMEOUT):

@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from sandbox.base import SandboxError
 
@@ -40,15 +42,48 @@ def refuse_credentials(extra: Mapping[str, str] | None) -> dict[str, str] | None
     return dict(extra) if extra else None
 
 
+SERVICE_ROOT = Path(os.path.abspath(__file__)).parents[1]
+SYSTEM_PREFIXES = ("/usr", "/usr/local", "/")
+
+
+def service_dirs() -> list[Path]:
+    """Directories of the service itself: its virtualenv, its interpreter (unless the system's) and its checkout.
+
+    Lexical (no filesystem access: this runs on the event loop)."""
+    dirs = [Path(os.path.abspath(sys.prefix)), SERVICE_ROOT]
+    base = os.path.abspath(sys.base_prefix)
+    if base not in SYSTEM_PREFIXES:
+        dirs.append(Path(base))
+    return dirs
+
+
+def project_path(path: str, *, tools: str | None = None) -> str:
+    """`path` (a PATH value) without the service's own directories, `tools` first: commands get the project's
+    toolchain (the system's `python`, `pytest`, `pip`), never the service's virtualenv."""
+    own = service_dirs()
+    kept = [
+        entry
+        for entry in path.split(os.pathsep)
+        if entry and not any(Path(os.path.abspath(entry)).is_relative_to(d) for d in own)
+    ]
+    if tools is not None:
+        kept.insert(0, tools)
+    return os.pathsep.join(dict.fromkeys(kept)) or SAFE_PATH
+
+
 def command_env(
     extra: Mapping[str, str] | None = None,
     *,
     allowlist: Iterable[str] = DEFAULT_ENV_ALLOWLIST,
     home: str | None = None,
+    tools: str | None = None,
 ) -> dict[str, str]:
-    """The environment for a sandboxed command: allowlisted host variables plus `extra`, minus credentials."""
+    """The environment for a sandboxed command: allowlisted host variables plus `extra`, minus credentials.
+
+    PATH never holds the service's own directories (see `project_path`); `tools` (a directory) is put first on it.
+    """
     env = {name: os.environ[name] for name in allowlist if name in os.environ and not looks_secret(name)}
-    env.setdefault("PATH", SAFE_PATH)
+    env["PATH"] = project_path(env.get("PATH", SAFE_PATH), tools=tools)
     env.setdefault("LANG", "C.UTF-8")
     if home is not None:
         env["HOME"] = home

@@ -40,6 +40,8 @@ class WorkspaceMode(StrEnum):
 class BackendName(StrEnum):
     LOCAL = "local"
     DAYTONA = "daytona"
+    MCP = "mcp"
+    """A remote MCP sandbox server (service/mcp): SANDBOX_MCP_URL, SANDBOX_MCP_API_KEY."""
 
 
 def default_state_dir() -> Path:
@@ -94,6 +96,11 @@ class SandboxSettings(BaseSettings):
     workspace_mode: WorkspaceMode = Field(
         default=WorkspaceMode.IN_PLACE, validation_alias=AliasChoices("SANDBOX_WORKSPACE_MODE")
     )
+    extra_ro_paths: str = Field(
+        default="",
+        validation_alias=AliasChoices("SANDBOX_EXTRA_RO_PATHS"),
+        description="Host paths (':'-separated) shown read-only inside bubblewrap sandboxes, e.g. a toolchain in /opt.",
+    )
     allow_network: bool = Field(
         default=False,
         validation_alias=AliasChoices("SANDBOX_ALLOW_NETWORK"),
@@ -127,6 +134,11 @@ class SandboxSettings(BaseSettings):
         validation_alias=AliasChoices("OPEN_SWE_STATE_DIR"),
         description="Where worktrees and workspace locks live.",
     )
+
+    @property
+    def extra_ro(self) -> tuple[Path, ...]:
+        """SANDBOX_EXTRA_RO_PATHS as absolute paths."""
+        return tuple(Path(p).expanduser().absolute() for p in self.extra_ro_paths.split(":") if p.strip())
 
     def resolved_backend(self, *, local_mode_override: bool | None = None) -> BackendName:
         """Explicit backend first, then the per-run `x-local-mode` override, then OPEN_SWE_LOCAL_MODE."""

@@ -178,8 +178,13 @@ async def test_isolated_command_has_no_network(sandbox: Sandbox) -> None:
 
 @pytest.mark.capability("readonly_host")
 async def test_isolated_command_cannot_write_outside_the_workspace(sandbox: Sandbox) -> None:
-    result = await sandbox.exec("for f in /usr/probe /etc/probe /var/tmp/probe; do echo x > $f && echo WROTE $f; done")
+    result = await sandbox.exec(
+        "for f in /usr/probe /etc/probe /probe /var/probe; do echo x > $f && echo WROTE $f; done"
+    )
     assert "WROTE" not in result.output
+    name = f"sandbox-probe-{uuid.uuid4().hex}"
+    await sandbox.exec(f"echo x > /var/tmp/{name}")
+    assert not Path("/var/tmp", name).exists(), "the host's /var/tmp must not be the command's"
     assert (await sandbox.exec("echo x > inside.txt && cat inside.txt")).output == "x\n"
 
 

@@ -1,0 +1,147 @@
+"""The local provider driven as a given service user: root (this process) or an unprivileged user (a child process).
+
+`drive(spec)` acquires a sandbox through `LocalProvider` exactly as the agent does, runs a list of operations, and
+returns one result per operation (never raises for a sandbox error: the error is the result). As root it runs in
+this process; as the unprivileged user it runs `python -m tests.sandbox.service_user` under `setpriv` (no capability
+left), with a copy of this interpreter the user can read (the default one lives under /root, mode 0700) and this
+virtualenv's packages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+from sandbox.base import SandboxError
+from sandbox.local import LocalProvider
+from sandbox.settings import Isolation, SandboxSettings, WorkspaceMode
+
+USER = "openswe-test"
+SHARED = Path("/var/tmp/open-swe-tests")
+"""Outside /tmp, as users deploy: workspaces, state dirs, the interpreter copy."""
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def drive(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    settings = SandboxSettings(
+        isolation=Isolation(spec["isolation"]),
+        workspace_mode=WorkspaceMode(spec["mode"]),
+        state_dir=Path(spec["state_dir"]),
+        exec_timeout=30,
+        **spec.get("settings", {}),
+    )
+    provider = LocalProvider(settings)
+    results: list[dict[str, Any]] = []
+    try:
+        for thread, ops in spec["threads"]:
+            lease = await provider.acquire(thread, project_path=spec["project"])
+            sb = lease.sandbox
+            for op, *args in ops:
+                try:
+                    if op == "exec":
+                        r = await sb.exec(args[0], timeout=args[1] if len(args) > 1 else None)
+                        results.append({"ok": r.ok, "code": r.exit_code, "out": r.output, "timed_out": r.timed_out})
+                    elif op == "read":
+                        results.append({"out": (await sb.read(args[0])).text})
+                    elif op == "write":
+                        await sb.write(args[0], args[1])
+                        results.append({"out": "written"})
+                    elif op == "search":
+                        found = await asyncio.wait_for(sb.search(args[0], path=args[1]), 60)
+                        results.append({"out": [[m.path, m.line, m.text] for m in found.matches]})
+                    elif op == "root":
+                        results.append({"out": sb.root})
+                except SandboxError as exc:
+                    results.append({"error": f"{type(exc).__name__}: {exc}"})
+    finally:
+        await provider.aclose()
+    return results
+
+
+def service_venv() -> Path:
+    """A virtualenv any user can run, like the service's own: a readable copy of this interpreter, this
+    virtualenv's packages (a .pth file) and ripgrep in its bin/. Returns its python."""
+    venv = SHARED / "venv"
+    if (venv / "bin" / "rg").exists():
+        return venv / "bin" / "python"
+    python = readable_python()
+    shutil.rmtree(venv, ignore_errors=True)
+    env = {**os.environ, "LD_LIBRARY_PATH": str(python.parents[1] / "lib")}
+    subprocess.run([str(python), "-m", "venv", "--without-pip", str(venv)], check=True, env=env)
+    (site,) = (venv / "lib").glob("python3*/site-packages")
+    (site / "service.pth").write_text(f"{ROOT}\n{sysconfig.get_path('purelib')}\n{sysconfig.get_path('platlib')}\n")
+    os.symlink(Path(sys.executable).with_name("rg").resolve(), venv / "bin" / "rg")
+    subprocess.run(["chmod", "-R", "a+rX", str(venv)], check=True)
+    return venv / "bin" / "python"
+
+
+def readable_python() -> Path:
+    """A copy of this interpreter (its prefix, without the stdlib tests) any user can run."""
+    dest = SHARED / "python"
+    exe = dest / "bin" / Path(sys.executable).resolve().name
+    if exe.exists():
+        return exe
+    SHARED.mkdir(parents=True, exist_ok=True)
+    SHARED.chmod(0o755)
+    tmp = SHARED / f"python.{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(
+        Path(sys.base_prefix).resolve(),
+        tmp,
+        symlinks=True,
+        ignore=shutil.ignore_patterns("test", "tests", "site-packages", "idlelib", "tkinter", "ensurepip", "*.a"),
+    )
+    subprocess.run(["chmod", "-R", "a+rX", str(tmp)], check=True)
+    os.replace(tmp, dest)
+    return exe
+
+
+def ensure_user() -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER], check=True)
+        return pwd.getpwnam(USER)
+
+
+async def drive_as_user(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    python = await asyncio.to_thread(service_venv)
+    env = {
+        "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": spec.get("home") or spec["state_dir"],
+        "LANG": "C.UTF-8",
+        "LD_LIBRARY_PATH": str(SHARED / "python" / "lib"),  # the copied interpreter's libpython
+    }
+    user = pwd.getpwnam(USER)
+    proc = await asyncio.create_subprocess_exec(
+        "/usr/bin/setpriv",
+        f"--reuid={user.pw_uid}",
+        f"--regid={user.pw_gid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        str(python),
+        "-m",
+        "tests.sandbox.service_user",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=spec["state_dir"],
+    )
+    out, err = await proc.communicate(json.dumps(spec).encode())
+    if proc.returncode != 0:
+        raise AssertionError(f"the driver failed as {USER}: {err.decode(errors='replace')[-2000:]}")
+    return json.loads(out.decode().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(drive(json.loads(sys.stdin.read())))))

@@ -1,0 +1,207 @@
+"""The local sandbox against a hostile command, as root and as an unprivileged service user, outside /tmp.
+
+Each test drives `LocalProvider` the way the agent does (see `service_user.drive`), parametrized over the service user
+(`root`, and an unprivileged user the fixture creates) and, where it applies, isolation and workspace mode.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sandbox.service_user import ROOT, SHARED, drive, drive_as_user, ensure_user
+
+
+@dataclass
+class Service:
+    user: str
+    uid: int
+    gid: int
+    base: Path
+
+    async def run(
+        self, ops: list[list[Any]], *, isolation: str = "bwrap", mode: str = "in_place", **extra: Any
+    ) -> list[dict[str, Any]]:
+        threads = extra.pop("threads", None) or [["t1", ops]]
+        spec = {
+            "isolation": isolation,
+            "mode": mode,
+            "state_dir": str(self.base / "state"),
+            "project": str(self.base / "project"),
+            "threads": threads,
+            "settings": extra.get("settings", {}),
+            "home": extra.get("home"),
+        }
+        return await (drive(spec) if self.user == "root" else drive_as_user(spec))
+
+
+def make_project(path: Path) -> None:
+    path.mkdir(parents=True)
+    (path / "README.md").write_text("hello\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(path)]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "init"], check=True)
+
+
+@pytest.fixture(params=["root", "user"])
+def service(request: pytest.FixtureRequest) -> Iterator[Service]:
+    SHARED.mkdir(parents=True, exist_ok=True)
+    SHARED.chmod(0o755)
+    base = SHARED / uuid.uuid4().hex[:12]
+    base.mkdir()
+    make_project(base / "project")
+    (base / "state").mkdir()
+    if request.param == "root":
+        yield Service("root", 0, 0, base)
+    else:
+        user = ensure_user()
+        subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(base)], check=True)
+        yield Service(user.pw_name, user.pw_uid, user.pw_gid, base)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- no privilege inside
+
+
+async def test_no_capability_no_new_privs_seccomp_and_an_unprivileged_uid(service: Service) -> None:
+    (status, ids) = await service.run([["exec", "cat /proc/self/status"], ["exec", "id -u; id -g"]])
+    fields = dict(line.split(":\t", 1) for line in status["out"].splitlines() if ":\t" in line)
+    for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(fields[cap], 16) == 0, f"{cap} = {fields[cap]}"
+    assert fields["NoNewPrivs"].strip() == "1"
+    assert fields["Seccomp"].strip() == "2", "a seccomp filter must be loaded"
+    uid, gid = (int(v) for v in ids["out"].split())
+    assert uid != 0 and gid != 0
+
+
+SYSCALLS = {  # x86_64 numbers: name -> (nr, args)
+    "mount": (165, (0, 0, 0, 0, 0)),
+    "umount2": (166, (0, 0)),
+    "unshare(CLONE_NEWUSER)": (272, (0x10000000,)),
+    "unshare(CLONE_NEWNS)": (272, (0x00020000,)),
+    "setns": (308, (0, 0)),
+    "ptrace(PTRACE_ATTACH, 1)": (101, (16, 1, 0, 0)),
+    "keyctl": (250, (0, 0)),
+    "bpf": (321, (0, 0, 0)),
+    "perf_event_open": (298, (0, 0, 0, 0, 0)),
+    "userfaultfd": (323, (0,)),
+    "init_module": (175, (0, 0, 0)),
+    "kexec_load": (246, (0, 0, 0, 0)),
+    "clone(CLONE_NEWUSER)": (56, (0x10000000 | 17, 0, 0, 0, 0)),
+    "clone(CLONE_NEWNET)": (56, (0x40000000 | 17, 0, 0, 0, 0)),
+    "io_uring_setup": (425, (1, 0)),
+    "open_by_handle_at": (304, (0, 0, 0)),
+    "pivot_root": (155, (0, 0)),
+}
+PROBE = """
+import ctypes, json, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+out = {}
+for name, (nr, args) in json.loads(sys.argv[1]).items():
+    rc = libc.syscall(nr, *[ctypes.c_long(a) for a in args])
+    if rc == 0 and name.startswith("clone"):
+        os._exit(0) if os.getpid() != int(sys.argv[2]) else None
+    out[name] = "ok" if rc >= 0 else os.strerror(ctypes.get_errno())
+print(json.dumps(out))
+"""
+
+
+async def test_confinement_breaking_syscalls_are_refused(service: Service) -> None:
+    assert platform.machine() == "x86_64", "the syscall numbers below are x86_64's"
+    import json
+    import shlex
+
+    script = f"/usr/bin/python3 -c {shlex.quote(PROBE)} {shlex.quote(json.dumps(SYSCALLS))} $$"
+    (result, unshare, mount) = await service.run(
+        [["exec", script], ["exec", "unshare -Ur id -u"], ["exec", "mount -t tmpfs none /mnt"]]
+    )
+    refused = json.loads(result["out"].strip().splitlines()[-1])
+    assert refused == {name: "Operation not permitted" for name in SYSCALLS}, refused
+    assert not unshare["ok"] and not mount["ok"]
+
+
+async def test_files_made_inside_belong_to_the_service_user(service: Service) -> None:
+    await service.run([["exec", "mkdir -p made/deep && touch made/deep/file made/top"]])
+    for path in ("made", "made/deep/file", "made/top"):
+        st = (service.base / "project" / path).stat()
+        assert (st.st_uid, st.st_gid) == (service.uid, service.gid), path
+
+
+# ---------------------------------------------------------------- deny by default
+
+
+async def test_only_the_system_the_workspace_and_private_dirs_are_visible(service: Service) -> None:
+    state = service.base / "state"
+    (extra := service.base / "toolchain").mkdir()
+    (extra / "tool").write_text("tool\n")
+    os.chown(extra, service.uid, service.gid)
+    secret_paths = [
+        "/root",
+        "/home",
+        "/run",
+        "/srv",
+        "/mnt",
+        "/var/lib",
+        "/etc/shadow",
+        "/etc/gshadow",
+        str(ROOT),
+        str(state),
+    ]
+    secret_paths += [str(p) for p in Path("/etc/ssh").glob("ssh_host_*key")]
+    probe = "; ".join(
+        f"if [ -d {p} ]; then ls -A {p} | head -3; else head -c 64 {p}; fi 2>/dev/null" for p in secret_paths
+    )
+    results = await service.run(
+        [
+            ["exec", probe],
+            ["exec", f"cat {extra}/tool && (echo x > {extra}/tool) 2>/dev/null || echo readonly"],
+            ["exec", "cat /etc/passwd >/dev/null && ls /usr/bin/env && echo ok"],
+        ],
+        settings={"extra_ro_paths": str(extra)},
+    )
+    assert results[0]["out"] == "", results[0]["out"]
+    assert results[1]["out"] == "tool\nreadonly\n"
+    assert results[2]["out"].endswith("ok\n")
+
+
+async def test_home_credentials_are_masked_through_symlinks_when_home_is_visible(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a workspace that contains the service user's HOME (e.g. the project is the home directory)
+    home = service.base / "project"
+    (home / "dotfiles" / "aws").mkdir(parents=True)
+    (home / "dotfiles" / "aws" / "credentials").write_text("aws_secret_access_key=AKIA-SECRET\n")
+    (home / ".aws").symlink_to("dotfiles/aws")
+    subprocess.run(["chown", "-R", f"{service.uid}:{service.gid}", str(home)], check=True)
+    monkeypatch.setenv("HOME", str(home))
+    (result,) = await service.run(
+        [["exec", "cat .aws/credentials dotfiles/aws/credentials 2>&1; true"]], home=str(home)
+    )
+    assert "AKIA-SECRET" not in result["out"]
+
+
+# ---------------------------------------------------------------- the project's toolchain
+
+
+@pytest.mark.parametrize("isolation", ["bwrap", "none"])
+async def test_path_holds_nothing_of_the_service_and_ripgrep_is_there(service: Service, isolation: str) -> None:
+    (path, rg, python) = await service.run(
+        [["exec", "echo $PATH"], ["exec", "rg --version | head -1"], ["exec", "command -v python3"]],
+        isolation=isolation,
+    )
+    assert ".venv" not in path["out"] and "open-swe-tests/venv" not in path["out"] and str(ROOT) not in path["out"]
+    assert rg["ok"] and rg["out"].startswith("ripgrep "), rg
+    found = python["out"].strip()
+    assert not Path(found).is_relative_to(ROOT) and "open-swe-tests" not in found, found
+    if isolation == "bwrap":
+        assert found in ("/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3"), found
