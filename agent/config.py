@@ -97,7 +97,12 @@ class AgentSettings(BaseSettings):
         validation_alias=_env("TOOL_OUTPUT_CHARS"),
         description="Characters of one tool output sent to the model (head and tail).",
     )
-    max_review_rounds: int = Field(default=2, ge=0, validation_alias=_env("MAX_REVIEW_ROUNDS"))
+    max_review_rounds: int = Field(
+        default=2,
+        ge=1,
+        validation_alias=_env("MAX_REVIEW_ROUNDS"),
+        description="Reviewer passes per task; when the last one still requests changes the task ends needs_review.",
+    )
     planner_max_exploration_steps: int = Field(default=12, gt=0, validation_alias=_env("PLANNER_MAX_EXPLORATION_STEPS"))
     reviewer_max_steps: int = Field(default=10, gt=0, validation_alias=_env("REVIEWER_MAX_STEPS"))
     failure_streak_to_diagnose: int = Field(

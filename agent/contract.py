@@ -26,6 +26,8 @@ class TaskStatus(StrEnum):
     CANCELLED = "cancelled"
     ANSWERED = "answered"
     """The manager answered the message directly; no task was started."""
+    NEEDS_REVIEW = "needs_review"
+    """The work ended with the reviewer's requests still open: the review rounds (MAX_REVIEW_ROUNDS) ran out."""
 
 
 TERMINAL_STATUSES = frozenset(
@@ -36,8 +38,11 @@ TERMINAL_STATUSES = frozenset(
         TaskStatus.REJECTED,
         TaskStatus.CANCELLED,
         TaskStatus.ANSWERED,
+        TaskStatus.NEEDS_REVIEW,
     }
 )
+FAILED_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.LIMIT_REACHED, TaskStatus.REJECTED, TaskStatus.CANCELLED})
+"""Terminal statuses that mean the task did not get done: reported with a `failed` event; the others with `finished`."""
 
 
 class PlanItem(TypedDict):
@@ -84,14 +89,17 @@ class EventType(StrEnum):
     TOOL_CALL = "tool_call"
     """{"tool": name, "args": {...}, "call_id": str}"""
     TOOL_OUTPUT = "tool_output"
-    """{"call_id": str, "chunk": str}: a command's output as it streams."""
+    """{"call_id": str, "chunk": str}: a command's output as it streams, coalesced (about every 100 ms or 8 KB)."""
+    TEST_RUN = "test_run"
+    """{"call_id", "command", "exit_code", "framework", "passed", "failed", ...}: a run of the project's tests."""
     TOOL_RESULT = "tool_result"
     """{"call_id": str, "ok": bool, "output": str (capped)}"""
     DIFF_UPDATED = "diff_updated"
     QUESTION_ASKED = "question_asked"
     REVIEW = "review"
     FINISHED = "finished"
-    """{"status": TaskStatus, "summary": str}"""
+    """{"status": "completed" | "needs_review" | "answered", "summary": str}: the task ended without failing
+    (`needs_review`: + `open_requests`; `answered`: `summary` is the reply)."""
     FAILED = "failed"
     """{"status": TaskStatus, "reason": str}"""
 

@@ -14,6 +14,7 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
 from agent.contract import PlanItem
+from agent.tools.testrun import TestRun
 
 
 class Commit(TypedDict):
@@ -73,11 +74,21 @@ class AgentState(TypedDict, total=False):
     sandbox_id: str
     sandbox_backend: str
     reason: str
+    answer: str
+    """The manager's direct reply to the latest message (status `answered`)."""
+    open_requests: list[str]
+    """The reviewer's requests still open when the task ended `needs_review`."""
+    test_runs: int
+    """Runs of the project's tests during the task (any role)."""
+    last_test_run: TestRun | None
+    """How the latest of them ended (agent/tools/testrun.py)."""
     # ---------------------------------------------------------------- working memory
     project_path: str
     rules: str
     """AGENTS.md / CLAUDE.md of the repository, when present."""
     route: str
+    intent: str
+    """Set by the caller with the message: "task" (the task API: start it) or "follow_up"; "" lets the router decide."""
     """The manager's decision for the latest user message: new_task | follow_up | answer."""
     planner_messages: Annotated[list[AnyMessage], extend_conversation]
     programmer_messages: Annotated[list[AnyMessage], extend_conversation]
@@ -118,6 +129,10 @@ def new_task_state(task: str) -> dict[str, Any]:
         "commits": [],
         "summary": "",
         "reason": "",
+        "answer": "",
+        "open_requests": [],
+        "test_runs": 0,
+        "last_test_run": None,
         "usage": {},
         "planner_messages": replace([]),
         "programmer_messages": replace([]),

@@ -84,12 +84,23 @@ class TaskLinks(BaseModel):
     approve: str
     reject: str
     messages: str
+    diff: str = ""
 
 
 class PendingInput(BaseModel):
     type: Literal["plan_approval", "question"]
     plan: list[dict[str, Any]] | None = None
     question: str | None = None
+
+
+class TestsView(BaseModel):
+    ran: bool = Field(default=False, description="Whether the project's tests ran during the task.")
+    runs: int = 0
+    last: dict[str, Any] | None = Field(
+        default=None,
+        description="How the last run ended: command, exit_code, framework, passed, failed, errors, skipped, total, "
+        "summary, ok (agent/tools/testrun.py).",
+    )
 
 
 class TaskView(BaseModel):
@@ -108,6 +119,15 @@ class TaskView(BaseModel):
     branch: str | None = None
     summary: str | None = None
     reason: str | None = None
+    answer: str | None = Field(default=None, description="The reply when the message was answered (status answered).")
+    open_requests: list[str] = Field(
+        default_factory=list, description="The reviewer's requests still open (status needs_review)."
+    )
+    review_rounds: int = Field(default=0, description="Reviewer passes so far (at most MAX_REVIEW_ROUNDS).")
+    tests: TestsView = Field(default_factory=lambda: TestsView(), description="The project's tests during the task.")
+    diff_truncated: bool = Field(
+        default=False, description="`diff` is cut to its first 200 000 characters; GET /tasks/{id}/diff has it whole."
+    )
     last_event_id: int = 0
     links: TaskLinks
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from agent.contract import TERMINAL_STATUSES, EventType
+from agent.contract import FAILED_STATUSES, TERMINAL_STATUSES, EventType
 from agent.http.eventlog import EventLog
 from agent.http.service_metrics import TASK_DURATION, TASK_EVENTS, TOOL_CALLS, TaskStates, record_usage
 from agent.http.view import task_view
@@ -131,7 +131,7 @@ class RunRelay:
         await self._append(task_id, "run_ended", run_id=run_id, run_status=run.get("status"), status=view.status)
         if view.status in TERMINAL_STATUSES and view.status != "cancelled":
             if not graph_ended:
-                kind = EventType.FINISHED.value if view.status == "completed" else EventType.FAILED.value
+                kind = EventType.FAILED.value if view.status in FAILED_STATUSES else EventType.FINISHED.value
                 await self._append(task_id, kind, status=view.status, reason=view.reason, summary=view.summary)
             created = (thread.get("metadata") or {}).get("created_ts")
             if isinstance(created, int | float):

@@ -215,7 +215,7 @@ class TaskService:
         await self._start_run(
             task_id,
             metadata,
-            input={"messages": [{"role": "user", "content": request.task}], "repo": repo},
+            input={"messages": [{"role": "user", "content": request.task}], "repo": repo, "intent": "task"},
             reason="task created",
         )
         logger.info("task created", extra={"task_id": task_id, "owner": owner})
@@ -296,7 +296,7 @@ class TaskService:
             run_id = await self._start_run(
                 task_id,
                 metadata,
-                input={"messages": [{"role": "user", "content": message}]},
+                input={"messages": [{"role": "user", "content": message}], "intent": "follow_up"},
                 reason="follow-up message",
             )
         return ActionResult(id=task_id, action=action, status=QUEUED, run_id=run_id)

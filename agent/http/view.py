@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from agent.contract import TERMINAL_STATUSES, TaskStatus
-from agent.http.models import PendingInput, TaskLinks, TaskView
+from agent.http.models import PendingInput, TaskLinks, TaskView, TestsView
 
 QUEUED = "queued"
+VIEW_DIFF_CHARS = 200_000
+"""The view carries at most this much of the diff (`diff_truncated` says so); GET /tasks/{id}/diff has it whole."""
 LOST = "lost"
 TERMINAL = frozenset({*TERMINAL_STATUSES, LOST})
 _RESUMED = {
@@ -24,6 +26,7 @@ def links(task_id: str) -> TaskLinks:
         approve=f"{base}/approve",
         reject=f"{base}/reject",
         messages=f"{base}/messages",
+        diff=f"{base}/diff",
     )
 
 
@@ -62,12 +65,14 @@ def derive_status(thread: dict[str, Any], pending: PendingInput | None, *, failu
 def task_view(thread: dict[str, Any], *, last_event_id: int = 0, failure: str | None = None) -> TaskView:
     task_id = str(thread["thread_id"])
     metadata = thread.get("metadata") or {}
-    values = thread.get("values") if isinstance(thread.get("values"), dict) else {}
+    raw_values = thread.get("values")
+    values: dict[str, Any] = raw_values if isinstance(raw_values, dict) else {}
     pending = pending_input(thread)
     status = derive_status(thread, pending, failure=failure)
     reason = values.get("reason") or (failure if status in TERMINAL_STATUSES else None)
     if status == TaskStatus.CANCELLED:
         reason = metadata.get("cancel_reason") or reason
+    diff = values.get("diff")
     return TaskView(
         id=task_id,
         status=status,
@@ -80,13 +85,24 @@ def task_view(thread: dict[str, Any], *, last_event_id: int = 0, failure: str | 
         plan=list(values.get("plan") or []),
         pending=pending,
         usage=dict(values.get("usage") or {}),
-        diff=values.get("diff"),
+        diff=diff[:VIEW_DIFF_CHARS] if isinstance(diff, str) else None,
+        diff_truncated=isinstance(diff, str) and len(diff) > VIEW_DIFF_CHARS,
         branch=values.get("branch"),
         summary=values.get("summary"),
         reason=reason,
+        answer=values.get("answer") or None,
+        open_requests=list(values.get("open_requests") or []) if status == TaskStatus.NEEDS_REVIEW else [],
+        review_rounds=int(values.get("review_round") or 0),
+        tests=tests_view(values),
         last_event_id=last_event_id,
         links=links(task_id),
     )
+
+
+def tests_view(values: dict[str, Any]) -> TestsView:
+    runs = int(values.get("test_runs") or 0)
+    last = values.get("last_test_run")
+    return TestsView(ran=runs > 0, runs=runs, last=dict(last) if isinstance(last, dict) else None)
 
 
 def lost_view(task_id: str, created: dict[str, Any], *, last_event_id: int) -> TaskView:

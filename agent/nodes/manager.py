@@ -9,7 +9,7 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
 from agent.config import Role, load_settings
-from agent.contract import TERMINAL_STATUSES, EventType, TaskStatus, event
+from agent.contract import FAILED_STATUSES, TERMINAL_STATUSES, EventType, TaskStatus, event
 from agent.git import commit_all, diff_against
 from agent.limits import total_tokens
 from agent.models import ModelNotConfigured, check_all_roles
@@ -62,7 +62,13 @@ async def route_message(state: AgentState, config: RunnableConfig) -> dict[str, 
         return {**failed(run, str(exc)), "route": "end"}
     message = task_from_messages(state)
     if not message.strip():
-        return {**failed(run, "the last user message is empty"), "route": "end"}
+        return {**failed(run, "the last user message is empty"), "route": "end", "intent": ""}
+    has_task = bool(state.get("task"))
+    intent = state.get("intent") or ""
+    if intent == "task" or (intent == "follow_up" and not has_task):  # the caller said so: no model guesses
+        return {"route": "new_task", "pending_task": message, "intent": ""}
+    if intent == "follow_up":
+        return {"route": "follow_up", "pending_task": message, "intent": ""}
     prompt = [HumanMessage(f"{_context(state)}\n\nThe user's message:\n{message}")]
     turn = await invoke_model(
         run,
@@ -77,21 +83,22 @@ async def route_message(state: AgentState, config: RunnableConfig) -> dict[str, 
     if turn.reply is None:
         run.emit(event(EventType.FAILED, status=TaskStatus.FAILED.value, reason=turn.updates.get("reason", "")))
         return {**turn.updates, "route": "end"}
-    call = next((c for c in turn.reply.tool_calls if c["name"] in {t.name for t in ROUTER_TOOLS}), None)
-    has_task = bool(state.get("task"))
-    if call is None:  # prose is an answer; nothing at all means "do what the message says"
-        text = str(turn.reply.content).strip()
-        return (
-            {**usage, "route": "answer", "pending_answer": text}
-            if text
-            else {**usage, "route": "new_task", "pending_task": message}
-        )
-    args = call.get("args") or {}
-    if call["name"] == "answer":
-        return {**usage, "route": "answer", "pending_answer": str(args.get("reply") or "")}
-    if call["name"] == "add_to_current_task" and has_task:
-        return {**usage, "route": "follow_up", "pending_task": str(args.get("instructions") or message)}
-    return {**usage, "route": "new_task", "pending_task": str(args.get("task") or message)}
+    return {**usage, **decide_route(turn.reply, message, has_task=has_task)}
+
+
+def decide_route(reply: AIMessage, message: str, *, has_task: bool) -> dict[str, Any]:
+    """The router's reply as a route. Only a router tool call is a decision: prose, an empty reply or an unknown call
+    is not, and then the message is work (a follow-up when there is a current task), never a guessed chat answer."""
+    call = next((c for c in reply.tool_calls if c["name"] in {t.name for t in ROUTER_TOOLS}), None)
+    args: dict[str, Any] = dict(call.get("args") or {}) if call is not None else {}
+    if call is not None and call["name"] == "answer" and str(args.get("reply") or "").strip():
+        return {"route": "answer", "pending_answer": str(args["reply"])}
+    if call is not None and call["name"] == "start_new_task":
+        return {"route": "new_task", "pending_task": str(args.get("task") or message)}
+    if has_task:
+        instructions = args.get("instructions") if call is not None else None
+        return {"route": "follow_up", "pending_task": str(instructions or message)}
+    return {"route": "new_task", "pending_task": message}
 
 
 async def start_task(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -130,12 +137,18 @@ async def follow_up(state: AgentState, config: RunnableConfig) -> dict[str, Any]
 
 
 async def answer(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """Reply to the user without starting a task: the reply is the message, the `finished` event's summary and (when no
+    earlier task's outcome is shown) the view's summary."""
+    run = Run.of(config)
+    text = state.get("pending_answer") or ""
     status = state.get("status")
     keep = status in TERMINAL_STATUSES and status != TaskStatus.ANSWERED
+    run.emit(event(EventType.FINISHED, status=TaskStatus.ANSWERED.value, summary=text, answer=text))
     return {
-        "messages": [AIMessage(state.get("pending_answer") or "")],
+        "messages": [AIMessage(text)],
         "pending_answer": "",
-        **({} if keep else {"status": TaskStatus.ANSWERED.value}),
+        "answer": text,
+        **({} if keep else {"status": TaskStatus.ANSWERED.value, "summary": text}),
     }
 
 
@@ -167,7 +180,7 @@ async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
             if not is_over(state):  # a task that already ended keeps its own reason: it says what went wrong first
                 updates.update(failed(run, f"could not finalize the branch: {exc}"))
                 status = TaskStatus.FAILED
-    if status in (TaskStatus.FAILED, TaskStatus.LIMIT_REACHED, TaskStatus.REJECTED, TaskStatus.CANCELLED):
+    if status in FAILED_STATUSES:
         reason = updates.get("reason") or state.get("reason", "")
         run.emit(event(EventType.FAILED, status=str(status), reason=reason))
         text = f"Task {status}: {reason}"
@@ -178,9 +191,28 @@ async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
             "messages": [AIMessage(text)],
         }
     summary = summary_of(state)
-    rounds = int(state.get("review_round") or 0)
-    if state.get("review_verdict") == "rounds_exhausted":
-        summary += f"\n(The reviewer still requested changes after {rounds} rounds; the last requests were not done.)"
+    if state.get("review_verdict") in ("rounds_exhausted", "no_verdict"):
+        open_requests = list(state.get("open_requests") or [])
+        rounds = int(state.get("review_round") or 0)
+        note = f"Not accepted by the reviewer after {rounds} review round(s); open: " + "; ".join(open_requests)
+        summary = f"{summary}\n\n{note}".strip()
+        run.emit(
+            event(
+                EventType.FINISHED,
+                status=TaskStatus.NEEDS_REVIEW.value,
+                summary=summary,
+                open_requests=open_requests,
+                feedback=state.get("review_feedback", ""),
+                branch=state.get("branch", ""),
+                commits=len(updates.get("commits", state.get("commits") or [])),
+            )
+        )
+        return {
+            **updates,
+            "status": TaskStatus.NEEDS_REVIEW.value,
+            "summary": summary,
+            "messages": [AIMessage(summary)],
+        }
     run.emit(
         event(
             EventType.FINISHED,

@@ -76,9 +76,7 @@ async def planner_tools(state: AgentState, config: RunnableConfig) -> dict[str, 
     if ended is not None:
         return ended
     assert batch is not None
-    updates: dict[str, Any] = {"planner_messages": batch.messages}
-    if "notes" in batch.updates:
-        updates["notes"] = batch.updates["notes"]
+    updates: dict[str, Any] = {"planner_messages": batch.messages, **batch.recorded()}
     if "plan" in batch.updates:
         updates["plan"] = merge_with_done(state.get("plan") or [], batch.updates["plan"])
         updates["plan_title"] = batch.updates.get("plan_title", "")
@@ -114,12 +112,51 @@ async def planner_nudge(state: AgentState, config: RunnableConfig) -> dict[str, 
     return {"plan": merge_with_done(state.get("plan") or [], make_plan(items[:20])), "planner_done": True}
 
 
+CACHE_DIRS = frozenset(
+    {
+        "__pycache__",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".hypothesis",
+        ".tox",
+        ".nox",
+        ".eggs",
+        ".cache",
+        ".gradle",
+        ".next",
+        ".nyc_output",
+        ".parcel-cache",
+        ".turbo",
+        "target",
+        "build",
+        "dist",
+        "coverage",
+        "htmlcov",
+        "node_modules",
+    }
+)
+CACHE_SUFFIXES = (".pyc", ".pyo", ".egg-info", ".tsbuildinfo", ".coverage")
+
+
+def is_command_cache(porcelain_line: str) -> bool:
+    """A new untracked path that commands write as a side effect (bytecode, test and tool caches, build outputs): not a
+    change the planner made, so it is neither reverted nor reported. Changes to tracked files always count."""
+    if not porcelain_line.startswith("?? "):
+        return False
+    path = porcelain_line[3:].strip('"')
+    parts = path.rstrip("/").split("/")
+    return any(part in CACHE_DIRS or part.endswith(CACHE_SUFFIXES) for part in parts) or path.endswith(".coverage")
+
+
 async def planner_finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     """Revert anything the planner changed in the workspace, then show the plan."""
     run = Run.of(config)
     updates: dict[str, Any] = {}
     try:
-        reverted = await revert_new_changes(await run.sandbox(state), list(state.get("planner_baseline") or []))
+        sandbox = await run.sandbox(state)
+        caches = [line for line in await porcelain(sandbox) if is_command_cache(line)]
+        reverted = await revert_new_changes(sandbox, [*(state.get("planner_baseline") or []), *caches])
     except SandboxError as exc:
         return failed(run, f"could not revert the planner's changes: {exc}")
     if reverted:

@@ -92,10 +92,9 @@ async def programmer_tools(state: AgentState, config: RunnableConfig) -> dict[st
         "needs_diagnosis": streak >= run.settings.failure_streak_to_diagnose,
     }
     plan: list[PlanItem] = batch.updates.get("plan", state.get("plan") or [])
-    for key in ("notes",):
-        if key in batch.updates:
-            updates[key] = batch.updates[key]
+    updates.update(batch.recorded())
     commits: list[Commit] = list(state.get("commits") or [])
+    said: list[AIMessage] = []  # to the user, in `messages`
     try:
         if batch.wrote_files:
             edited = sorted({str(c["args"].get("path", "")) for c in reply.tool_calls if c.get("args")} - {""})

@@ -61,11 +61,13 @@ async def reviewer_agent(state: AgentState, config: RunnableConfig) -> dict[str,
 
 
 def _verdict(run: Run, state: AgentState, updates: dict[str, Any]) -> dict[str, Any]:
+    """Record the reviewer's verdict. A review round is one reviewer pass: after `max_review_rounds` passes that asked
+    for changes, the requests stay open (`open_requests`) and the task ends `needs_review`, never `completed`."""
     verdict = updates.get("review_verdict")
+    round_ = int(state.get("review_round") or 0) + 1
     if verdict == "changes_requested":
-        round_ = int(state.get("review_round") or 0) + 1
         new_items = [i for i in updates["plan"] if i["status"] == "pending"]
-        exhausted = round_ > run.settings.max_review_rounds
+        exhausted = round_ >= run.settings.max_review_rounds
         run.emit(
             event(
                 EventType.REVIEW,
@@ -76,20 +78,18 @@ def _verdict(run: Run, state: AgentState, updates: dict[str, Any]) -> dict[str, 
                 rounds_exhausted=exhausted,
             )
         )
-        updates.update(review_round=round_, status=TaskStatus.PROGRAMMING.value)
+        updates.update(review_round=round_, status=TaskStatus.PROGRAMMING.value, open_requests=[])
         if exhausted:
             for item in new_items:
-                item.update(status="skipped", summary="not done: the review rounds are exhausted")
-            updates.update(review_verdict="rounds_exhausted", status=TaskStatus.REVIEWING.value)
-    elif verdict == "accepted":
-        run.emit(
-            event(
-                EventType.REVIEW,
-                verdict=verdict,
-                round=int(state.get("review_round") or 0) + 1,
-                summary=updates.get("summary", ""),
+                item.update(status="skipped", summary="not done: the review rounds ran out (MAX_REVIEW_ROUNDS)")
+            updates.update(
+                review_verdict="rounds_exhausted",
+                status=TaskStatus.REVIEWING.value,
+                open_requests=[i["description"] for i in new_items],
             )
-        )
+    elif verdict == "accepted":
+        run.emit(event(EventType.REVIEW, verdict=verdict, round=round_, summary=updates.get("summary", "")))
+        updates.update(review_round=round_, open_requests=[])
     return updates
 
 
@@ -99,8 +99,8 @@ async def reviewer_tools(state: AgentState, config: RunnableConfig) -> dict[str,
     if ended is not None:
         return ended
     assert batch is not None
-    updates: dict[str, Any] = {"reviewer_messages": batch.messages, "idle_replies": 0}
-    for key in ("plan", "notes", "review_verdict", "review_feedback", "summary"):
+    updates: dict[str, Any] = {"reviewer_messages": batch.messages, "idle_replies": 0, **batch.recorded()}
+    for key in ("plan", "review_verdict", "review_feedback", "summary"):
         if key in batch.updates:
             updates[key] = batch.updates[key]
     if updates.get("review_verdict") == "changes_requested" and "plan" not in updates:
@@ -109,15 +109,18 @@ async def reviewer_tools(state: AgentState, config: RunnableConfig) -> dict[str,
 
 
 async def reviewer_nudge(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-    """A reply without a tool call: prose counts as acceptance; an empty reply gets a reminder, then acceptance."""
+    """A reply without a tool call is no verdict: a reminder, and after `max_idle_replies` in a row the task ends
+    `needs_review` with the reviewer's last words as its open request (prose is never taken for an acceptance)."""
     run = Run.of(config)
     reply = last_ai(state.get("reviewer_messages") or [])
     text = str(reply.content).strip() if reply else ""
     idle = int(state.get("idle_replies") or 0) + 1
-    if not text and idle < run.settings.max_idle_replies:
+    if idle < run.settings.max_idle_replies:
         return {"idle_replies": idle, "reviewer_messages": [HumanMessage(NUDGE)]}
-    summary = text or "The reviewer gave no verdict; the change is accepted as is."
-    return _verdict(run, state, {"idle_replies": idle, "review_verdict": "accepted", "summary": summary})
+    request = f"the reviewer gave no verdict; its last reply: {text}" if text else "the reviewer gave no verdict"
+    round_ = int(state.get("review_round") or 0) + 1
+    run.emit(event(EventType.REVIEW, verdict="none", round=round_, feedback=text))
+    return {"idle_replies": idle, "review_verdict": "no_verdict", "review_round": round_, "open_requests": [request]}
 
 
 async def reviewer_step(state: AgentState, config: RunnableConfig) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from sandbox.base import SandboxError, SandboxGone
 from sandbox.secrets import redact
 
 EVENT_OUTPUT_CHARS = 4000
+RECORDED = ("notes", "test_runs", "last_test_run")
 
 
 @dataclass
@@ -31,6 +32,10 @@ class BatchResult:
     """Failed calls at the end of the batch (reset by any success): feeds the programmer's failure streak."""
     sandbox_gone: str | None = None
     """Why the sandbox vanished mid-batch (deleted or expired): no later call can succeed, so the batch stopped."""
+
+    def recorded(self) -> dict[str, Any]:
+        """What the batch's tools recorded for every role: notes and the project's test runs."""
+        return {key: self.updates[key] for key in RECORDED if key in self.updates}
 
 
 def _validation_message(exc: ValidationError) -> str:

@@ -1,11 +1,14 @@
-"""`shell` and `install_dependencies`: commands in the sandbox, output streamed as `tool_output` events."""
+"""`shell` and `install_dependencies`: commands in the sandbox, output streamed as coalesced `tool_output` events;
+a run of the project's tests is recognised (agent/tools/testrun.py) and recorded for the task's view."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
 from agent.contract import EventType, event
-from agent.tools.base import Tool, ToolContext
+from agent.tools.base import Tool, ToolContext, ToolError
+from agent.tools.stream import OutputCoalescer
+from agent.tools.testrun import parse_test_run
 from sandbox.secrets import redact
 
 
@@ -21,17 +24,30 @@ class InstallArgs(BaseModel):
 
 
 async def _run(ctx: ToolContext, command: str, workdir: str | None, timeout: float) -> str:
-    async def forward(chunk: str) -> None:
+    def forward(chunk: str) -> None:
         ctx.emit(event(EventType.TOOL_OUTPUT, call_id=ctx.call_id, chunk=redact(chunk)))
 
-    result = await ctx.sandbox.exec(command, cwd=workdir, timeout=timeout, on_output=forward)
+    output = OutputCoalescer(forward)
+    try:
+        result = await ctx.sandbox.exec(command, cwd=workdir, timeout=timeout, on_output=output.feed)
+    finally:
+        output.close()
+    _record_test_run(ctx, command, result.output, None if result.timed_out else result.exit_code)
     status = "timed out" if result.timed_out else f"exit code {result.exit_code}"
     text = f"[{status}]\n{result.output}"
     if not result.ok:
-        from agent.tools.base import ToolError
-
         raise ToolError(text)
     return text
+
+
+def _record_test_run(ctx: ToolContext, command: str, output: str, exit_code: int | None) -> None:
+    """A run of the project's tests is counted and its outcome kept for the task's view (`last_test_run`)."""
+    run = parse_test_run(redact(command), output, exit_code)
+    if run is None:
+        return
+    ctx.updates["test_runs"] = int(ctx.current("test_runs", 0) or 0) + 1
+    ctx.updates["last_test_run"] = run
+    ctx.emit(event(EventType.TEST_RUN, call_id=ctx.call_id, **run))
 
 
 async def shell(ctx: ToolContext, args: ShellArgs) -> str:

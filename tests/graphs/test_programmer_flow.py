@@ -54,7 +54,7 @@ async def test_the_reviewer_sends_work_back(fixture_repo: FixtureRepo, provider)
     d = driver(by_role(reviewer=sends_back_once), provider, auto_approve=True)
     state = await d.send(repo=str(fixture_repo.path))
     assert state["status"] == TaskStatus.COMPLETED
-    assert state["review_round"] == 1
+    assert state["review_round"] == 2
     assert [i["status"] for i in state["plan"]] == ["done", "done", "done"]
     assert state["plan"][2]["description"] == "Run the tests again after the fix"
     reviews = [e for e in d.events if e["event"] == "review"]
@@ -69,11 +69,12 @@ def never_satisfied(request: ChatRequest) -> Reply:
 async def test_review_rounds_are_bounded(fixture_repo: FixtureRepo, provider) -> None:
     d = driver(by_role(reviewer=never_satisfied), provider, auto_approve=True, max_review_rounds=1)
     state = await d.send(repo=str(fixture_repo.path))
-    assert state["status"] == TaskStatus.COMPLETED
-    assert state["review_round"] == 2 and state["review_verdict"] == "rounds_exhausted"
+    assert state["status"] == TaskStatus.NEEDS_REVIEW
+    assert state["review_round"] == 1 and state["review_verdict"] == "rounds_exhausted"
     assert state["plan"][-1]["status"] == "skipped"
-    assert "still requested changes after 2 rounds" in state["summary"]
-    assert sum(1 for e in d.events if e["event"] == "review") == 2
+    assert state["open_requests"] == ["Polish once more"]
+    assert "Polish once more" in state["summary"]
+    assert sum(1 for e in d.events if e["event"] == "review") == 1
 
 
 def fails_three_times(request: ChatRequest) -> Reply | None:
