@@ -108,7 +108,6 @@ class AgentState(TypedDict, total=False):
     failure_streak: int
     idle_replies: int
     reviewer_steps: int
-    last_prompt_tokens: int
     plan_title: str
     planner_done: bool
     pending_task: str

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, SystemMessage
+from langchain_core.messages import AIMessage, AnyMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
 from agent.config import AgentSettings, Role, settings_for
@@ -160,11 +160,9 @@ async def invoke_model(
                 compacted = True
                 view = shorten_old_tool_outputs(conversation, settings.keep_recent_tool_outputs)
                 view_tokens = count_tokens(view)
-        prompt: list[BaseMessage] = [system_message, *view]
-        prompt_tokens = fixed + view_tokens
-        if prompt_tokens > settings.prompt_token_budget:
+        prompt: list[AnyMessage] = [system_message, *view]
+        if fixed + view_tokens > settings.prompt_token_budget:
             prompt = fit_to_budget(prompt, settings.prompt_token_budget, schemas)
-            prompt_tokens = count_tokens(prompt, schemas)
         model = chat_model_for(settings, role, run.configurable)
         bound = model.bind_tools(schemas) if schemas else model
         reply = await bound.ainvoke(prompt, config={"tags": [f"role:{role.value}"]})
@@ -180,7 +178,6 @@ async def invoke_model(
         reply = AIMessage(content=str(getattr(reply, "content", reply)))
     updates["usage"] = add_usage(usage, usage_role or role.value, measured(reply, prompt))
     updates["steps"] = int(state.get("steps") or 0) + 1
-    updates["last_prompt_tokens"] = prompt_tokens
     return ModelTurn(reply, updates, [*conversation, reply], compacted)
 
 
