@@ -209,28 +209,33 @@ def parse_search(output: str) -> list[tuple[str, int, str]]:
     return matches
 
 
+def _mark(text: str) -> str:
+    """A printf format printing an exec marker: EXEC_MARK + text + NUL."""
+    return q(f"{EXEC_MARK}{text}\x00".replace("\x00", "\\000"))
+
+
 def exec_script(root: str, cwd: str, command: str, *, timeout: float, output_limit: int) -> str:
     """Run `command` in `cwd` under `timeout` (killing its process group), capping output head-and-tail
-    inside the sandbox so a huge output never crosses the network."""
+    inside the sandbox so a huge output never crosses the network. The working directory is checked with the
+    same prelude as every file operation; a refusal prints a marker that `exec_precheck_failure` recognizes."""
     half = max(1, output_limit // 2)
     return (
-        f"R={q(root)}\n"
-        'mkdir -p -- "$R" 2>/dev/null\n'
-        'R=$(realpath -m -- "$R")\n'
-        f"C=$(realpath -m -- {q(cwd)})\n"
-        f'case "$C/" in "$R"/*) ;; *) printf "\\000open-swe:outside\\000"; exit {EXIT_OUTSIDE};; esac\n'
-        f'[ -e "$C" ] || {{ printf "\\000open-swe:missing\\000"; exit {EXIT_NOT_FOUND}; }}\n'
-        f'[ -d "$C" ] || {{ printf "\\000open-swe:notdir\\000"; exit {EXIT_NOT_DIRECTORY}; }}\n'
-        f'cd -- "$C" 2>/dev/null || {{ printf "\\000open-swe:missing\\000"; exit {EXIT_NOT_FOUND}; }}\n'
-        "O=$(mktemp) || exit 1\n"
-        "if command -v bash >/dev/null 2>&1; then SH=bash; else SH=sh; fi\n"
-        f'timeout -k 2 {max(1, int(timeout + 0.999))} "$SH" -c {q(command)} > "$O" 2>&1 < /dev/null\n'
-        "rc=$?\n"
-        'N=$(wc -c < "$O")\n'
-        f'if [ "$N" -le {int(output_limit)} ]; then cat "$O"; else head -c {half} "$O"; '
-        f'printf "\\000open-swe:cut:%s\\000" "$N"; tail -c {half} "$O"; fi\n'
-        'rm -f "$O"\n'
-        "exit $rc\n"
+        _prelude(root)
+        + _resolve("C", cwd, on_fail=f"printf {_mark('outside')}; ")
+        + (
+            f'[ -e "$C" ] || {{ printf {_mark("missing")}; exit {EXIT_NOT_FOUND}; }}\n'
+            f'[ -d "$C" ] || {{ printf {_mark("notdir")}; exit {EXIT_NOT_DIRECTORY}; }}\n'
+            f'cd -- "$C" 2>/dev/null || {{ printf {_mark("missing")}; exit {EXIT_NOT_FOUND}; }}\n'
+            "O=$(mktemp) || exit 1\n"
+            "if command -v bash >/dev/null 2>&1; then SH=bash; else SH=sh; fi\n"
+            f'timeout -k 2 {max(1, int(timeout + 0.999))} "$SH" -c {q(command)} > "$O" 2>&1 < /dev/null\n'
+            "rc=$?\n"
+            'N=$(wc -c < "$O")\n'
+            f'if [ "$N" -le {int(output_limit)} ]; then cat "$O"; else head -c {half} "$O"; '
+            f'printf {_mark("cut:%s")} "$N"; tail -c {half} "$O"; fi\n'
+            'rm -f "$O"\n'
+            "exit $rc\n"
+        )
     )
 
 
@@ -242,7 +247,7 @@ def exec_precheck_failure(output: str) -> str | None:
     return None
 
 
-def split_capped(output: str, output_limit: int) -> tuple[str, str | None, int]:
+def split_capped(output: str) -> tuple[str, str | None, int]:
     """(head, tail or None when not cut, total bytes) from the exec wrapper's output."""
     marker = f"{EXEC_MARK}cut:"
     at = output.find(marker)

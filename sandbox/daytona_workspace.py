@@ -154,7 +154,7 @@ class RemoteWorkspace:
         return result
 
     def _capped(self, raw: str) -> tuple[str, bool]:
-        head, tail, total = scripts.split_capped(raw, self._settings.output_limit)
+        head, tail, total = scripts.split_capped(raw)
         if tail is None:
             return cap_text(decode(head.encode("utf-8", errors="replace")), self._settings.output_limit)
         cut = total - 2 * max(1, self._settings.output_limit // 2)  # the wrapper kept half the limit per end
