@@ -9,7 +9,20 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
+
+DEFAULT_TIMEOUT = 0.5
+"""Seconds a Redis operation (connect, or one reply) may take before the store counts Redis as unavailable."""
+
+
+class StoreUnavailable(ConnectionError):
+    """The store's server (Redis) is down, frozen or unreachable; the message names it without its URL."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"redis is unavailable ({detail})")
+        self.dependency = "redis"
 
 
 @runtime_checkable
@@ -106,56 +119,93 @@ class MemoryStore:
 
 
 class RedisStore:
-    """Redis-backed store: SET NX PX for records, INCR+EXPIRE for windows, a list (RPUSH/LPOP) per queue."""
+    """Redis-backed store: SET NX PX for records, INCR+EXPIRE for windows, a list (RPUSH/LPOP) per queue.
 
-    def __init__(self, url: str, *, prefix: str = "open-swe:") -> None:
+    Every operation is bounded: connecting and each reply may take `timeout` seconds; a closed connection (Redis
+    restarted) is retried once at once, a timeout never. Any failure raises StoreUnavailable, so a Redis that is
+    down or frozen costs a caller at most about `timeout` (twice when a stale connection is retried)."""
+
+    def __init__(self, url: str, *, prefix: str = "open-swe:", timeout: float = DEFAULT_TIMEOUT) -> None:
         from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
 
-        self._redis = Redis.from_url(url, decode_responses=True)
+        self._redis = Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        )
         self._prefix = prefix
 
     def _k(self, key: str) -> str:
         return self._prefix + key
 
+    @contextmanager
+    def _unavailable_on_error(self) -> Iterator[None]:
+        from redis.exceptions import RedisError
+
+        try:
+            yield
+        except (RedisError, OSError) as exc:  # OSError: refused, reset, the builtin TimeoutError
+            raise StoreUnavailable(type(exc).__name__) from None
+
     async def put_if_absent(self, key: str, value: str, ttl: float) -> bool:
-        return bool(await self._redis.set(self._k(key), value, nx=True, px=max(1, int(ttl * 1000))))
+        with self._unavailable_on_error():
+            return bool(await self._redis.set(self._k(key), value, nx=True, px=max(1, int(ttl * 1000))))
 
     async def get(self, key: str) -> str | None:
-        return await self._redis.get(self._k(key))
+        with self._unavailable_on_error():
+            value = await self._redis.get(self._k(key))
+        return None if value is None else str(value)
 
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
-        await self._redis.set(self._k(key), value, px=None if ttl is None else max(1, int(ttl * 1000)))
+        with self._unavailable_on_error():
+            await self._redis.set(self._k(key), value, px=None if ttl is None else max(1, int(ttl * 1000)))
 
     async def delete(self, key: str) -> None:
-        await self._redis.delete(self._k(key))
+        with self._unavailable_on_error():
+            await self._redis.delete(self._k(key))
 
     async def hit(self, key: str, window: float) -> int:
         bucket = self._k(f"{key}:{int(time.time() // window)}")
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(bucket)
-            pipe.pexpire(bucket, max(1, int(window * 1000)))
-            count, _ = await pipe.execute()
+        with self._unavailable_on_error():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(bucket)
+                pipe.pexpire(bucket, max(1, int(window * 1000)))
+                count, _ = await pipe.execute()
         return int(count)
 
     async def push(self, queue: str, item: str) -> None:
-        await self._redis.rpush(self._k(queue), item)
+        with self._unavailable_on_error():
+            await self._redis.rpush(self._k(queue), item)
 
     async def pop(self, queue: str) -> str | None:
-        return await self._redis.lpop(self._k(queue))
+        with self._unavailable_on_error():
+            item = await self._redis.lpop(self._k(queue))
+        return None if item is None else str(item)
 
     async def remove(self, queue: str, item: str) -> bool:
-        return bool(await self._redis.lrem(self._k(queue), 0, item))
+        with self._unavailable_on_error():
+            return bool(await self._redis.lrem(self._k(queue), 0, item))
 
     async def items(self, queue: str) -> list[str]:
-        return list(await self._redis.lrange(self._k(queue), 0, -1))
+        with self._unavailable_on_error():
+            items = await self._redis.lrange(self._k(queue), 0, -1)
+        return [str(i) for i in items]
 
     async def ping(self) -> bool:
-        return bool(await self._redis.ping())
+        with self._unavailable_on_error():
+            return bool(await self._redis.ping())
 
     async def aclose(self) -> None:
         await self._redis.aclose()
 
 
-def store_from_url(redis_url: str | None, *, prefix: str = "open-swe:") -> CoordinationStore:
+def store_from_url(
+    redis_url: str | None, *, prefix: str = "open-swe:", timeout: float = DEFAULT_TIMEOUT
+) -> CoordinationStore:
     """Redis when a URL is given, the in-process store otherwise."""
-    return RedisStore(redis_url, prefix=prefix) if redis_url else MemoryStore()
+    return RedisStore(redis_url, prefix=prefix, timeout=timeout) if redis_url else MemoryStore()

@@ -16,10 +16,11 @@ from langgraph_sdk import get_client
 from agent.http import events, ops, tasks, web
 from agent.http.auth import load_auth_config
 from agent.http.eventlog import EventLog
+from agent.http.guards import install_guards
 from agent.http.idempotency import IdempotencyRecords
 from agent.http.logs import setup_service_logging
 from agent.http.ratelimit import TaskRateLimiter
-from agent.http.readiness import Check, model_check
+from agent.http.readiness import Check, ReadinessProbe
 from agent.http.recovery import recover_tasks
 from agent.http.relay import RunRelay
 from agent.http.service import TaskService
@@ -75,22 +76,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = await asyncio.to_thread(ServiceSettings)
     setup_service_logging(settings.log_level)
     auth_config = await asyncio.to_thread(load_auth_config, settings)
-    _log_startup(settings, len(auth_config.entries), auth_config.disabled, await asyncio.to_thread(model_check))
-    store = store_from_url(settings.redis_url)
+    store = store_from_url(settings.redis_url, timeout=settings.redis_timeout)
+    readiness = await asyncio.to_thread(ReadinessProbe.read, store, bool(settings.redis_url))
+    _log_startup(settings, len(auth_config.entries), auth_config.disabled, readiness.model)
     log = EventLog(settings.service_dir / "events")
     await log.open()
     client = get_client(api_key=None, timeout=httpx.Timeout(connect=10, read=None, write=60, pool=10))
     states = TaskStates()
     relay = RunRelay(client, log, states)
-    app.state.coordination_store = store
-    app.state.redis_configured = bool(settings.redis_url)
+    app.state.readiness = readiness
+    app.state.max_body_bytes = settings.max_body_bytes
     app.state.task_service = TaskService(
         client=client,
         log=log,
         relay=relay,
         states=states,
         graph_id=settings.graph_id,
-        repo_roots=await asyncio.to_thread(lambda: settings.repo_root_paths),
+        repo_policy=await asyncio.to_thread(settings.repo_policy),
         limiter=TaskRateLimiter(store, limit=settings.task_rate_limit, window=settings.task_rate_window),
         idempotency=IdempotencyRecords(store, ttl=settings.idempotency_ttl),
     )
@@ -115,6 +117,7 @@ app = FastAPI(
     description="Coding tasks over REST and websockets, beside the LangGraph API (threads, runs, streams).",
     lifespan=lifespan,
 )
+install_guards(app)
 # langgraph-api wraps each top-level route of this app with its auth middleware, which needs plain routes
 # (FastAPI's include_router adds router objects it cannot wrap), so the routers' routes are added directly.
 for router in (ops.router, tasks.router, web.router, events.router):

@@ -23,5 +23,5 @@ def caller_identity(conn: HTTPConnection) -> str:
 def task_service(conn: HTTPConnection) -> TaskService:
     service = getattr(conn.app.state, "task_service", None)
     if service is None:
-        raise HTTPException(503, "the task service is starting; retry shortly")
+        raise HTTPException(503, "the task service is starting; retry shortly", headers={"Retry-After": "1"})
     return service

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
@@ -21,6 +22,7 @@ from agent.http.cors import allowed_origins, origin_allowed
 from agent.http.deps import caller_identity, task_service
 from agent.http.service import TaskService
 from agent.http.tickets import PROTOCOL
+from coordination.store import StoreUnavailable
 
 router = APIRouter(tags=["tasks"])
 logger = logging.getLogger("open_swe.service.events")
@@ -52,7 +54,9 @@ class Cancel(_Step):
     type: Literal["cancel"]
 
 
-ClientStep = TypeAdapter(Annotated[Approve | Edit | Reject | Message | Cancel, Field(discriminator="type")])
+ClientStep: TypeAdapter[Approve | Edit | Reject | Message | Cancel] = TypeAdapter(
+    Annotated[Approve | Edit | Reject | Message | Cancel, Field(discriminator="type")]  # type: ignore[arg-type]
+)
 
 
 async def _apply(service: TaskService, owner: str, task_id: str, step: Any) -> dict[str, Any]:
@@ -70,8 +74,39 @@ async def _apply(service: TaskService, owner: str, task_id: str, step: Any) -> d
     return result.model_dump()
 
 
+MAX_STEP_CHARS = 1024 * 1024
+EXPECTED = "expected approve, edit, reject, message or cancel"
+
+
+def _read_step(frame: Mapping[str, Any], limit: int) -> tuple[Any, str]:
+    """The step a client frame carries, or None and why it cannot be used (binary, too large, not a step)."""
+    text = frame.get("text")
+    if text is None:
+        return None, f"binary frames are not accepted: send a JSON text frame ({EXPECTED})"
+    if len(text) > limit:
+        return None, f"message too large: at most {limit} characters ({EXPECTED})"
+    try:
+        return ClientStep.validate_json(text), ""
+    except ValidationError as exc:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in exc.errors()[:5])
+        return None, f"invalid step ({detail[:500]}); {EXPECTED}"
+
+
+async def _answer(service: TaskService, owner: str, task_id: str, step: Any) -> dict[str, Any]:
+    """The ack of a step, or the error it met; the socket stays open either way."""
+    try:
+        return {"type": "ack", "action": step.type, "result": await _apply(service, owner, task_id, step)}
+    except HTTPException as exc:
+        return {"type": "error", "status": exc.status_code, "detail": exc.detail, "action": step.type}
+    except StoreUnavailable as exc:
+        return {"type": "error", "status": 503, "detail": f"{exc}; retry shortly", "action": step.type}
+    except Exception:
+        logger.exception("websocket step failed", extra={"task_id": task_id})
+        return {"type": "error", "status": 500, "detail": "internal error (logged on the server)", "action": step.type}
+
+
 @router.websocket("/tasks/{task_id}/events")
-async def task_events(websocket: WebSocket, task_id: str, after: Annotated[int, Query(ge=0)] = 0) -> None:
+async def task_events(websocket: WebSocket, task_id: str, after: Annotated[int, Query(ge=0, le=2**53)] = 0) -> None:
     # Browsers do not apply CORS to websockets: refuse a page from an origin not allowed (HTTP 403 at the handshake).
     if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"), await allowed_origins()):
         await websocket.close(code=4403, reason="origin not allowed (CORS_ALLOW_ORIGINS)")
@@ -106,26 +141,17 @@ async def task_events(websocket: WebSocket, task_id: str, after: Annotated[int, 
             await listener.wait()
 
     follower = asyncio.create_task(follow(), name=f"ws-follow-{task_id}")
+    limit = int(getattr(websocket.app.state, "max_body_bytes", MAX_STEP_CHARS))
     try:
         while True:
-            raw = await websocket.receive_text()
-            try:
-                step = ClientStep.validate_json(raw)
-            except ValidationError as exc:
-                detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in exc.errors())
-                await send(
-                    {
-                        "type": "error",
-                        "status": 400,
-                        "detail": f"invalid step ({detail}); expected approve, edit, reject, message or cancel",
-                    }
-                )
+            frame = await websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                break
+            step, problem = _read_step(frame, limit)
+            if step is None:
+                await send({"type": "error", "status": 400, "detail": problem})
                 continue
-            try:
-                result = await _apply(service, owner, task_id, step)
-                await send({"type": "ack", "action": step.type, "result": result})
-            except HTTPException as exc:
-                await send({"type": "error", "status": exc.status_code, "detail": exc.detail, "action": step.type})
+            await send(await _answer(service, owner, task_id, step))
     except WebSocketDisconnect:
         pass
     finally:

@@ -15,6 +15,9 @@ from typing import Any, Literal
 
 from coordination.store import CoordinationStore
 
+CLAIM_TTL = 60.0
+"""Seconds a claimed key stays reserved while its task is being created."""
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -38,15 +41,18 @@ class IdempotencyRecords:
         return f"idem:{owner}:{hashlib.sha256(key.encode()).hexdigest()}"
 
     async def claim(self, owner: str, key: str, body_fingerprint: str) -> Claim:
+        """A claim lives CLAIM_TTL seconds until `complete` records the task for the full TTL, so a claim whose
+        request died (or could not record its task while Redis was down) frees the key soon."""
         record_key = self._key(owner, key)
         pending = json.dumps({"fp": body_fingerprint, "task_id": None})
-        if await self._store.put_if_absent(record_key, pending, self._ttl):
+        claim_ttl = min(self._ttl, CLAIM_TTL)
+        if await self._store.put_if_absent(record_key, pending, claim_ttl):
             return Claim("new")
         deadline = asyncio.get_running_loop().time() + self._wait
         while True:
             raw = await self._store.get(record_key)
             if raw is None:  # the first request gave up: try to take over
-                if await self._store.put_if_absent(record_key, pending, self._ttl):
+                if await self._store.put_if_absent(record_key, pending, claim_ttl):
                     return Claim("new")
                 continue
             record = json.loads(raw)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-_GIT_URL = re.compile(r"^(https?://|ssh://|git://|file://|git@[^:]+:)\S+$")
+from agent.http.repos import RepoRefused, parse_repo
+
 MODEL_FIELDS = ("model", "planner_model", "programmer_model", "reviewer_model", "router_model", "summarizer_model")
 LIMIT_FIELDS = ("max_steps", "max_total_tokens", "max_wall_seconds")
+MAX_STEPS = 10_000
+MAX_TOTAL_TOKENS = 1_000_000_000
+MAX_WALL_SECONDS = 7 * 24 * 3600
+MAX_PLAN_STEPS = 200
+ModelName = Annotated[str | None, Field(max_length=200)]
 
 
 class CreateTaskRequest(BaseModel):
@@ -21,30 +26,34 @@ class CreateTaskRequest(BaseModel):
     repo: str | None = Field(
         default=None,
         max_length=4096,
-        description="An absolute local path to a git repository, or a git URL. Defaults to OPEN_SWE_LOCAL_PROJECT_PATH.",
+        description="An absolute local path to a git repository, or a git URL the server allows "
+        "(TASK_REPO_URL_SCHEMES, TASK_REPO_URL_HOSTS, TASK_REPO_ROOTS). Defaults to OPEN_SWE_LOCAL_PROJECT_PATH.",
     )
     sandbox: Literal["local", "daytona"] | None = Field(
         default=None, description="Where commands run; the server's default (OPEN_SWE_LOCAL_MODE) when unset."
     )
     auto_approve: bool = Field(default=False, description="Start programming without waiting for plan approval.")
-    model: str | None = Field(default=None, description="Model for every role, e.g. 'openai:gpt-4.1'.")
-    planner_model: str | None = None
-    programmer_model: str | None = None
-    reviewer_model: str | None = None
-    router_model: str | None = None
-    summarizer_model: str | None = None
-    max_steps: int | None = Field(default=None, gt=0)
-    max_total_tokens: int | None = Field(default=None, gt=0)
-    max_wall_seconds: int | None = Field(default=None, gt=0)
+    model: str | None = Field(default=None, max_length=200, description="Model for every role, e.g. 'openai:gpt-4.1'.")
+    planner_model: ModelName = None
+    programmer_model: ModelName = None
+    reviewer_model: ModelName = None
+    router_model: ModelName = None
+    summarizer_model: ModelName = None
+    max_steps: int | None = Field(default=None, gt=0, le=MAX_STEPS)
+    max_total_tokens: int | None = Field(default=None, gt=0, le=MAX_TOTAL_TOKENS)
+    max_wall_seconds: int | None = Field(default=None, gt=0, le=MAX_WALL_SECONDS)
 
     @field_validator("repo")
     @classmethod
     def _repo_is_path_or_url(cls, repo: str | None) -> str | None:
+        """The syntax only; the server's allow-list (schemes, hosts, roots) is checked when the task is created."""
         if repo is None or repo == "":
             return None
-        if _GIT_URL.match(repo) or repo.startswith("/"):
-            return repo
-        raise ValueError("repo must be an absolute local path or a git URL (https://, ssh://, git@host:path, file://)")
+        try:
+            parse_repo(repo)
+        except RepoRefused as exc:
+            raise ValueError(str(exc)) from None
+        return repo
 
     def configurable(self) -> dict[str, Any]:
         config: dict[str, Any] = {"auto_approve": self.auto_approve}
@@ -61,9 +70,10 @@ class CreateTaskRequest(BaseModel):
 class ApproveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    plan: list[str] | None = Field(
+    plan: list[Annotated[str, Field(min_length=1, max_length=10_000)]] | None = Field(
         default=None,
         min_length=1,
+        max_length=MAX_PLAN_STEPS,
         description="An edited plan (one string per step) to run instead of the proposed one.",
     )
 
@@ -74,7 +84,8 @@ class MessageRequest(BaseModel):
     message: str = Field(
         min_length=1,
         max_length=100_000,
-        description="Answers a pending question, gives feedback on a proposed plan, or adds a follow-up to a finished task.",
+        description="Answers a pending question, gives feedback on a proposed plan, or adds a follow-up to a finished "
+        "task.",
     )
 
 

@@ -3,14 +3,11 @@ served by the LangGraph server's own `/metrics`, which exposes the default regis
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from agent.http.readiness import model_check, redis_check, sandbox_check
-from sandbox.settings import SandboxSettings
+from agent.http.readiness import ReadinessProbe
 
 router = APIRouter(tags=["ops"])
 
@@ -35,20 +32,18 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready: the failing checks say why"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     """Ready to run tasks: a model is configured, the sandbox backend is usable, Redis answers when configured."""
-    state = request.app.state
-    model = await asyncio.to_thread(model_check)
-    sandbox_settings = await asyncio.to_thread(SandboxSettings)
-    sandbox, redis = await asyncio.gather(
-        sandbox_check(sandbox_settings),
-        redis_check(state.coordination_store, state.redis_configured),
-    )
-    checks = {
-        "model": CheckResult(ok=model.ok, detail=model.detail),
-        "sandbox": CheckResult(ok=sandbox.ok, detail=sandbox.detail),
-        "redis": CheckResult(ok=redis.ok, detail=redis.detail),
-    }
+    probe: ReadinessProbe | None = getattr(request.app.state, "readiness", None)
+    if probe is None:
+        starting = CheckResult(ok=False, detail="the service is starting")
+        body = Readiness(ready=False, checks={"service": starting})
+        return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "1"})
+    checks = {name: CheckResult(ok=c.ok, detail=c.detail) for name, c in (await probe.run()).items()}
     body = Readiness(ready=all(c.ok for c in checks.values()), checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)

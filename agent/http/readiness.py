@@ -33,7 +33,8 @@ def model_check() -> Check:
     return Check(True, f"model {settings.model or 'per role'} via {endpoint}")
 
 
-async def sandbox_check(settings: SandboxSettings) -> Check:
+async def sandbox_check(settings: SandboxSettings, daytona: DaytonaSettings | None = None) -> Check:
+    """`daytona`: the Daytona settings read at startup; read now (the environment and .env) when not given."""
     backend = settings.resolved_backend()
     if backend == BackendName.LOCAL:
         bwrap = await asyncio.to_thread(shutil.which, "bwrap")
@@ -41,7 +42,8 @@ async def sandbox_check(settings: SandboxSettings) -> Check:
             return Check(False, "SANDBOX_ISOLATION=bwrap but bubblewrap (bwrap) is not installed")
         isolation = "bwrap" if bwrap and settings.isolation != Isolation.NONE else "none"
         return Check(True, f"local sandbox (isolation: {isolation})")
-    daytona = await asyncio.to_thread(DaytonaSettings)  # the environment and .env, as the backend reads them
+    if daytona is None:
+        daytona = await asyncio.to_thread(DaytonaSettings)  # the environment and .env, as the backend reads them
     if daytona.api_key is None:
         return Check(False, "daytona backend selected but DAYTONA_API_KEY is not set (or set OPEN_SWE_LOCAL_MODE=true)")
     url = daytona.api_url or "https://app.daytona.io/api"
@@ -61,3 +63,28 @@ async def redis_check(store: CoordinationStore, configured: bool) -> Check:
     except Exception as exc:  # any client error means not reachable
         return Check(False, f"unreachable ({type(exc).__name__})")
     return Check(ok, "reachable" if ok else "ping failed")
+
+
+@dataclass(frozen=True)
+class ReadinessProbe:
+    """What /readyz checks, with the settings read once at startup (`read`): a probe then only looks at what can
+    change while the server runs (bubblewrap on PATH, the Daytona API, Redis), never re-parsing the environment."""
+
+    model: Check
+    sandbox: SandboxSettings
+    daytona: DaytonaSettings | None
+    store: CoordinationStore
+    redis_configured: bool
+
+    @classmethod
+    def read(cls, store: CoordinationStore, redis_configured: bool) -> ReadinessProbe:
+        """Blocking: reads the environment and `.env`."""
+        sandbox = SandboxSettings()
+        daytona = DaytonaSettings() if sandbox.resolved_backend() != BackendName.LOCAL else None
+        return cls(model_check(), sandbox, daytona, store, redis_configured)
+
+    async def run(self) -> dict[str, Check]:
+        sandbox, redis = await asyncio.gather(
+            sandbox_check(self.sandbox, self.daytona), redis_check(self.store, self.redis_configured)
+        )
+        return {"model": self.model, "sandbox": sandbox, "redis": redis}

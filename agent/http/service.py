@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,10 @@ from agent.http.idempotency import IdempotencyRecords, fingerprint
 from agent.http.models import ActionResult, CreateTaskRequest, TaskCreated, TaskView
 from agent.http.ratelimit import TaskRateLimiter
 from agent.http.relay import STREAM_MODES, RunRelay
+from agent.http.repos import RepoPolicy, RepoRefused, parse_repo
 from agent.http.service_metrics import REQUESTS_REFUSED, TASKS_CREATED, TaskStates
 from agent.http.view import LOST, QUEUED, links, lost_view, pending_input, task_view
+from coordination.store import StoreUnavailable
 from sandbox.settings import SandboxSettings
 
 logger = logging.getLogger("open_swe.service.tasks")
@@ -53,8 +55,8 @@ class TaskService:
     idempotency: IdempotencyRecords
     states: TaskStates
     graph_id: str = "agent"
-    repo_roots: tuple[Path, ...] = ()
-    """When set, a task's local repository must lie under one of these directories (TASK_REPO_ROOTS)."""
+    repo_policy: RepoPolicy = field(default_factory=RepoPolicy)
+    """Which repositories a task may name: URL schemes and hosts, and the directories local paths must lie under."""
 
     # ------------------------------------------------------------------ reads
 
@@ -73,14 +75,19 @@ class TaskService:
             raise HTTPException(404, NOT_FOUND)
         return thread
 
-    async def _owned_thread(self, owner: str, task_id: str, *, settle: float = 0.0) -> dict[str, Any]:
-        """The owner's thread; with `settle`, first wait up to that many seconds for a busy run to pause or end
-        (a client may act on `plan_proposed` a moment before the run reaches its interrupt)."""
+    async def _existing_thread(self, owner: str, task_id: str, *, lost: str) -> dict[str, Any]:
+        """The owner's thread; 404 when it is not the owner's, 409 with `lost` when the runtime lost it."""
         thread = await self._thread(owner, task_id)
         if thread is None:
             await self._lost_view(owner, task_id)  # 404 unless it is the owner's lost task
-            raise HTTPException(409, "this task was lost when the server stopped before saving it; resubmit it")
-        if (thread.get("metadata") or {}).get("cancelled"):
+            raise HTTPException(409, f"this task was lost when the server stopped before saving it; {lost}")
+        return thread
+
+    async def _owned_thread(self, owner: str, task_id: str, *, settle: float = 0.0) -> dict[str, Any]:
+        """The owner's thread, not cancelled; with `settle`, first wait up to that many seconds for a busy run to pause
+        or end (a client may act on `plan_proposed` a moment before the run reaches its interrupt)."""
+        thread = await self._existing_thread(owner, task_id, lost="resubmit it")
+        if _cancelled(thread):
             raise HTTPException(409, "the task was cancelled; create a new task instead")
         deadline = asyncio.get_running_loop().time() + settle
         while thread.get("status") == "busy" and asyncio.get_running_loop().time() < deadline:
@@ -111,6 +118,11 @@ class TaskService:
         thread = await self._thread(owner, task_id)
         if thread is None:
             return await self._lost_view(owner, task_id)
+        return await self._view_of(thread)
+
+    async def _view_of(self, thread: dict[str, Any]) -> TaskView:
+        """The view of a thread, as GET /tasks/{id} and the listing both show it."""
+        task_id = str(thread["thread_id"])
         thread = await self._with_live_values(thread)
         return task_view(
             thread, last_event_id=await self.log.last_id(task_id), failure=await self._failure(task_id, thread)
@@ -132,10 +144,7 @@ class TaskService:
             sort_by="created_at",
             sort_order="desc",
         )
-        return [
-            task_view(await self._with_live_values(t), last_event_id=await self.log.last_id(str(t["thread_id"])))
-            for t in threads
-        ]
+        return [await self._view_of(t) for t in threads]
 
     # ------------------------------------------------------------------ create
 
@@ -158,15 +167,20 @@ class TaskService:
                 REQUESTS_REFUSED.labels("rate_limited").inc()
                 raise RateLimited(decision.retry_after, decision.limit)
             task_id = await self._start_task(owner, request)
-        except BaseException:
-            if idempotency_key is not None:
-                await self.idempotency.abandon(owner, idempotency_key)
+        except BaseException as exc:
+            if idempotency_key is not None and not isinstance(exc, StoreUnavailable):
+                await self.idempotency.abandon(owner, idempotency_key)  # the key's claim lapses on its own otherwise
             raise
         if idempotency_key is not None:
-            await self.idempotency.complete(owner, idempotency_key, body_fp, task_id)
+            try:
+                await self.idempotency.complete(owner, idempotency_key, body_fp, task_id)
+            except StoreUnavailable as exc:
+                # the task exists: answer it; a retry with the key waits until the claim lapses (CLAIM_TTL)
+                logger.warning("task created, its Idempotency-Key not recorded: %s", exc, extra={"task_id": task_id})
         return TaskCreated(id=task_id, status=QUEUED, created=True, links=links(task_id))
 
     async def _resolve_repo(self, repo: str | None) -> str:
+        """The repository a task works on, checked against the server's allow-list (422 saying why not)."""
         if not repo:  # the default project, from the environment or .env
             default = (await asyncio.to_thread(SandboxSettings)).project_path
             repo = str(default) if default else None
@@ -174,14 +188,18 @@ class TaskService:
             raise HTTPException(
                 422, "repo is required: give a local path or a git URL (no OPEN_SWE_LOCAL_PROJECT_PATH default is set)"
             )
-        if not repo.startswith("/"):
+        try:
+            ref = parse_repo(repo)
+            self.repo_policy.check_url(ref)
+        except RepoRefused as exc:
+            raise HTTPException(422, str(exc)) from None
+        if ref.local_path is None:
             return repo
-        if not await asyncio.to_thread(Path(repo).is_dir):
-            raise HTTPException(422, f"repo path does not exist on the server or is not a directory: {repo}")
-        if self.repo_roots:
-            resolved = await asyncio.to_thread(Path(repo).resolve)
-            if not any(resolved == root or root in resolved.parents for root in self.repo_roots):
-                raise HTTPException(422, "repo path is outside the directories this server allows (TASK_REPO_ROOTS)")
+        path = Path(ref.local_path)
+        if not await asyncio.to_thread(path.is_dir):
+            raise HTTPException(422, f"repo path does not exist on the server or is not a directory: {path}")
+        if not self.repo_policy.within_roots(await asyncio.to_thread(path.resolve)):
+            raise HTTPException(422, "repo path is outside the directories this server allows (TASK_REPO_ROOTS)")
         return repo
 
     async def _start_task(self, owner: str, request: CreateTaskRequest) -> str:
@@ -309,11 +327,8 @@ class TaskService:
             raise HTTPException(409, f"cannot {action}: the task is not awaiting plan approval (status: {status})")
 
     async def cancel(self, owner: str, task_id: str) -> ActionResult:
-        thread = await self._thread(owner, task_id)
-        if thread is None:
-            await self._lost_view(owner, task_id)
-            raise HTTPException(409, "this task was lost when the server stopped before saving it; nothing to cancel")
-        if (thread.get("metadata") or {}).get("cancelled"):
+        thread = await self._existing_thread(owner, task_id, lost="nothing to cancel")
+        if _cancelled(thread):
             return ActionResult(id=task_id, action="cancel", status=TaskStatus.CANCELLED.value)
         status = task_view(thread).status
         if status in TERMINAL_STATUSES:
@@ -340,6 +355,10 @@ class TaskService:
         )
         logger.info("task cancelled", extra={"task_id": task_id, "owner": owner})
         return ActionResult(id=task_id, action="cancel", status=TaskStatus.CANCELLED.value)
+
+
+def _cancelled(thread: dict[str, Any]) -> bool:
+    return bool((thread.get("metadata") or {}).get("cancelled"))
 
 
 async def release_task_sandbox(values: dict[str, Any], task_id: str) -> bool:

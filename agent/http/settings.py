@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.http.repos import RepoPolicy
 from sandbox.settings import default_state_dir
 
 
@@ -58,7 +59,32 @@ class ServiceSettings(BaseSettings):
     repo_roots: str = Field(
         default="",
         validation_alias=AliasChoices("TASK_REPO_ROOTS"),
-        description="Colon-separated directories a task's local repo must lie under (symlinks resolved); any path when empty.",
+        description="Colon-separated directories a task's local repo (or file:// URL) must lie under (symlinks "
+        "resolved); any path when empty.",
+    )
+    repo_url_schemes: str = Field(
+        default="https,ssh",
+        validation_alias=AliasChoices("TASK_REPO_URL_SCHEMES"),
+        description="Comma-separated URL schemes a task's repo may use (of https, http, ssh, git); "
+        "`user@host:path` counts as ssh. file:// URLs follow TASK_REPO_ROOTS like paths.",
+    )
+    repo_url_hosts: str = Field(
+        default="",
+        validation_alias=AliasChoices("TASK_REPO_URL_HOSTS"),
+        description="Comma-separated hosts a task's repo URL may name (`*.example.com`: subdomains); any when empty.",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        validation_alias=AliasChoices("SERVICE_MAX_BODY_BYTES"),
+        description="Largest request body the task API reads; larger ones get 413.",
+    )
+    redis_timeout: float = Field(
+        default=0.5,
+        gt=0,
+        le=30,
+        validation_alias=AliasChoices("REDIS_TIMEOUT"),
+        description="Seconds a Redis operation may take before Redis counts as unavailable (503 with Retry-After).",
     )
     graph_id: str = Field(default="agent", validation_alias=AliasChoices("SERVICE_GRAPH_ID"))
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("SERVICE_LOG_LEVEL"))
@@ -66,6 +92,10 @@ class ServiceSettings(BaseSettings):
     @property
     def repo_root_paths(self) -> tuple[Path, ...]:
         return tuple(Path(p).resolve() for p in self.repo_roots.split(":") if p.strip())
+
+    def repo_policy(self) -> RepoPolicy:
+        """Blocking (resolves the roots' symlinks)."""
+        return RepoPolicy.from_settings(self.repo_url_schemes, self.repo_url_hosts, self.repo_root_paths)
 
     @property
     def service_dir(self) -> Path:

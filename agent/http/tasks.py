@@ -16,13 +16,19 @@ from agent.http.models import (
     TaskList,
     TaskView,
 )
-from agent.http.service import TaskService
+from agent.http.responses import MAX_OFFSET, responses
+from agent.http.service import MAX_IDEMPOTENCY_KEY, TaskService
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 Owner = Annotated[str, Depends(caller_identity)]
 Service = Annotated[TaskService, Depends(task_service)]
-_ERRORS = {401: {"description": "Missing or invalid API key"}, 404: {"description": "No such task for this key"}}
+IdempotencyKey = Header(
+    alias="Idempotency-Key",
+    description=f"Makes a retry safe: a repeat with the same key and body answers 200 with the first request's task. "
+    f"1 to {MAX_IDEMPOTENCY_KEY} characters (400 otherwise); remembered for IDEMPOTENCY_TTL seconds.",
+    json_schema_extra={"minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY},
+)
 
 
 @router.post(
@@ -30,10 +36,11 @@ _ERRORS = {401: {"description": "Missing or invalid API key"}, 404: {"descriptio
     status_code=status.HTTP_201_CREATED,
     response_model=TaskCreated,
     responses={
-        **_ERRORS,
-        409: {"description": "Idempotency-Key in use"},
-        422: {"description": "Invalid task"},
-        429: {"description": "Rate limited"},
+        200: {
+            "model": TaskCreated,
+            "description": "A repeat of an earlier request with the same Idempotency-Key: its task (`created: false`)",
+        },
+        **responses(400, 401, 409, 413, 422, 429, 503),
     },
 )
 async def create_task(
@@ -41,7 +48,7 @@ async def create_task(
     owner: Owner,
     service: Service,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[str | None, IdempotencyKey] = None,
 ) -> TaskCreated:
     """Start a task. A repeat with the same `Idempotency-Key` returns the first request's task (200)."""
     created = await service.create(owner, body, idempotency_key)
@@ -50,18 +57,18 @@ async def create_task(
     return created
 
 
-@router.get("", response_model=TaskList, responses=_ERRORS)
+@router.get("", response_model=TaskList, responses=responses(401, 422, 503))
 async def list_tasks(
     owner: Owner,
     service: Service,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> TaskList:
     """The caller's own tasks, newest first."""
     return TaskList(tasks=await service.list(owner, limit=limit, offset=offset))
 
 
-@router.get("/{task_id}", response_model=TaskView, responses=_ERRORS)
+@router.get("/{task_id}", response_model=TaskView, responses=responses(401, 404, 503))
 async def get_task(task_id: str, owner: Owner, service: Service) -> TaskView:
     """Status, plan with item states, pending question or plan, usage, diff and branch."""
     return await service.view(owner, task_id)
@@ -70,7 +77,7 @@ async def get_task(task_id: str, owner: Owner, service: Service) -> TaskView:
 @router.post(
     "/{task_id}/approve",
     response_model=ActionResult,
-    responses={**_ERRORS, 409: {"description": "Not awaiting approval"}},
+    responses=responses(401, 404, 409, 413, 422, 503),
 )
 async def approve_task(
     task_id: str, owner: Owner, service: Service, body: Annotated[ApproveRequest | None, Body()] = None
@@ -82,22 +89,20 @@ async def approve_task(
 @router.post(
     "/{task_id}/reject",
     response_model=ActionResult,
-    responses={**_ERRORS, 409: {"description": "Not awaiting approval"}},
+    responses=responses(401, 404, 409, 413, 422, 503),
 )
 async def reject_task(task_id: str, owner: Owner, service: Service) -> ActionResult:
     """Reject the proposed plan: the task ends as `rejected`."""
     return await service.reject(owner, task_id)
 
 
-@router.post(
-    "/{task_id}/messages", response_model=ActionResult, responses={**_ERRORS, 409: {"description": "Task is busy"}}
-)
+@router.post("/{task_id}/messages", response_model=ActionResult, responses=responses(401, 404, 409, 413, 422, 503))
 async def message_task(task_id: str, body: MessageRequest, owner: Owner, service: Service) -> ActionResult:
     """Answer the pending question, give feedback on a proposed plan, or add a follow-up to a finished task."""
     return await service.message(owner, task_id, body.message)
 
 
-@router.delete("/{task_id}", response_model=ActionResult, responses={**_ERRORS, 409: {"description": "Already ended"}})
+@router.delete("/{task_id}", response_model=ActionResult, responses=responses(401, 404, 409, 413, 422, 503))
 async def cancel_task(task_id: str, owner: Owner, service: Service) -> ActionResult:
     """Cancel the task: its runs stop and its sandbox is released."""
     return await service.cancel(owner, task_id)
