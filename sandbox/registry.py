@@ -32,4 +32,8 @@ def create_provider(name: BackendName | str, settings: SandboxSettings | None = 
 
             kwargs.setdefault("sandbox_settings", settings)  # command limits shared with the local backend
             return DaytonaProvider(**kwargs)
+        case BackendName.MCP:
+            from sandbox.mcp.backend import McpProvider
+
+            return McpProvider(**kwargs)
     raise ValueError(f"unknown sandbox backend {name!r}")  # pragma: no cover - StrEnum rejects it first

@@ -40,6 +40,13 @@ def tool_errors() -> Iterator[None]:
         raise ToolError(f"{p.error_kind(exc)}: {exc}") from exc
 
 
+def _decode(path: str, encoded: str) -> bytes:
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise ToolError(f"invalid: the content of {path!r} is not valid base64") from None
+
+
 def _info(held: Held) -> p.SandboxInfo:
     return p.SandboxInfo(
         id=held.id, backend=held.backend, root=held.sandbox.root, repository=held.repository, created=held.created
@@ -80,6 +87,9 @@ def register(server: MCPServer, sandboxes: OwnedSandboxes) -> None:
         command: Annotated[str, Field(min_length=1, description="A shell command.")],
         cwd: Annotated[str | None, Field(description="Working directory inside the workspace.")] = None,
         timeout: Annotated[float | None, Field(gt=0, le=MAX_EXEC_TIMEOUT, description="Seconds.")] = None,
+        env: Annotated[
+            dict[str, str] | None, Field(description="Extra environment variables (credentials are refused).")
+        ] = None,
     ) -> p.ExecOutput:
         """Run a shell command in the sandbox; its output is streamed as progress notifications while it runs."""
         with tool_errors():
@@ -91,7 +101,7 @@ def register(server: MCPServer, sandboxes: OwnedSandboxes) -> None:
                 chunks += 1
                 await ctx.report_progress(chunks, None, chunk)
 
-            result = await sandbox.exec(command, cwd=cwd, timeout=timeout, on_output=stream)
+            result = await sandbox.exec(command, cwd=cwd, timeout=timeout, env=env, on_output=stream)
             return p.ExecOutput(
                 exit_code=result.exit_code,
                 output=result.output,
@@ -112,10 +122,19 @@ def register(server: MCPServer, sandboxes: OwnedSandboxes) -> None:
             return p.FileText.of(await held(ctx, sandbox_id).sandbox.read(path, max_bytes=max_bytes))
 
     @server.tool(title="Write a file")
-    async def write_file(ctx: Context, sandbox_id: SandboxId, path: Path, content: str) -> p.Entry:
-        """Create or replace a text file, creating parent directories."""
+    async def write_file(
+        ctx: Context,
+        sandbox_id: SandboxId,
+        path: Path,
+        content: Annotated[str | None, Field(description="The text to write.")] = None,
+        content_base64: Annotated[str | None, Field(description="Or: the bytes to write, base64-encoded.")] = None,
+    ) -> p.Entry:
+        """Create or replace a file, creating parent directories."""
+        if (content is None) == (content_base64 is None):
+            raise ToolError("invalid: give exactly one of content and content_base64")
+        data: str | bytes = content if content is not None else _decode(path, content_base64 or "")
         with tool_errors():
-            return p.Entry.of(await held(ctx, sandbox_id).sandbox.write(path, content))
+            return p.Entry.of(await held(ctx, sandbox_id).sandbox.write(path, data))
 
     @server.tool(title="List files")
     async def list_files(
@@ -165,12 +184,7 @@ def register(server: MCPServer, sandboxes: OwnedSandboxes) -> None:
         files: Annotated[dict[str, str], Field(description="path -> content, base64-encoded.")],
     ) -> p.Uploaded:
         """Write several files at once (binary allowed: contents are base64)."""
-        decoded: dict[str, bytes] = {}
-        for path, encoded in files.items():
-            try:
-                decoded[path] = base64.b64decode(encoded, validate=True)
-            except (binascii.Error, ValueError):
-                raise ToolError(f"invalid: the content of {path!r} is not valid base64") from None
+        decoded = {path: _decode(path, encoded) for path, encoded in files.items()}
         with tool_errors():
             await held(ctx, sandbox_id).sandbox.upload(decoded)
             return p.Uploaded(paths=sorted(decoded))

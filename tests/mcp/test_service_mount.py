@@ -4,7 +4,6 @@ instead of langgraph-api's own MCP endpoint (langgraph.json `http.disable_mcp`).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx2
 import pytest

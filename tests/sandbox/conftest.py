@@ -26,6 +26,7 @@ BACKENDS = {
     "local-plain": ("tests.sandbox.backends.local", "plain"),
     "local-bwrap": ("tests.sandbox.backends.local", "bwrap"),
     "daytona": ("tests.sandbox.backends.daytona", "default"),
+    "mcp": ("tests.sandbox.backends.mcp", "default"),
 }
 KNOWN_CAPABILITIES = frozenset({"network_isolation", "readonly_host", "pid_isolation", "private_tmp"})
 """network_isolation: commands cannot reach the host's network. readonly_host: commands cannot write outside the
