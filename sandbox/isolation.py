@@ -215,7 +215,7 @@ async def probe(binary: str) -> str | None:
         return str(exc)
     read, write = os.pipe()
     try:
-        os.write(write, program)
+        await asyncio.to_thread(os.write, write, program)  # the detector flags even a small pipe write
         os.close(write)
         args = [str(read) if arg == SECCOMP_FD else arg for arg in args]
         proc = await asyncio.create_subprocess_exec(
