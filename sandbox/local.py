@@ -31,6 +31,7 @@ from sandbox.base import (
 from sandbox.isolation import SANDBOX_HOME, SECCOMP_FD, TOOLS_DIR, Bwrap, choose
 from sandbox.paths import Workspace
 from sandbox.runner import Runner, runner_argv, runner_python
+from sandbox.search import SEARCH_TIMEOUT as rg_timeout
 from sandbox.search import find_rg
 from sandbox.search import search as rg_search
 from sandbox.secrets import command_env
@@ -68,6 +69,7 @@ class LocalSandbox:
             self._tools = TOOLS_DIR
         else:
             self._tools = str(_plain_tools(self._settings.state_dir, rg))
+        self._rg = f"{self._tools}/rg"
         label = f"runner for {self._id}" + (" (bwrap)" if isolation else "")
         self._base_env = self._env(None)
         self._limits: limits.Applied | None = None
@@ -154,14 +156,24 @@ class LocalSandbox:
         fixed_strings: bool = False,
         ignore_case: bool = False,
     ) -> SearchResult:
+        ws = self._ws
+
+        async def run(command: str, on_output: OutputCallback, timeout: float) -> ExecResult:
+            return await self._runner.run(
+                command, cwd=self.root, env=self._base_env, timeout=timeout, limit=16 * 1024, on_output=on_output
+            )
+
         return await rg_search(
-            self._ws,
+            ws,
+            run,
+            self._rg,
             pattern,
             path=path,
             glob=glob,
             max_results=max_results,
             fixed_strings=fixed_strings,
             ignore_case=ignore_case,
+            timeout=min(rg_timeout, self._settings.exec_timeout),
         )
 
     async def upload(self, files: Mapping[str, bytes]) -> None:

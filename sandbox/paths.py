@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.base import NotAFile, PathOutsideWorkspace, SandboxFileNotFound
+from sandbox.base import NotAFile, PathOutsideWorkspace, SandboxError, SandboxFileNotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,10 @@ class Workspace:
         if "\x00" in raw:
             raise PathOutsideWorkspace(f"{raw!r}: paths cannot contain NUL bytes")
         lexical = Path(os.path.normpath(self.root / raw))  # an absolute `raw` replaces the root
-        real = Path(os.path.realpath(lexical))
+        try:
+            real = Path(os.path.realpath(lexical))
+        except OSError as exc:  # a component changed under us (a command racing the call)
+            raise SandboxError(f"{raw!r} cannot be resolved: {exc.strerror}") from None
         if not self.contains(real):
             raise PathOutsideWorkspace(f"{raw!r} resolves outside the workspace ({self.root})")
         shown = lexical if self.contains(lexical) else real

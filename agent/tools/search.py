@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field
 
 from agent.tools.base import Tool, ToolContext, ToolError
 
+RG_FAILED = "__open_swe_rg_failed__ "
+
 
 class GrepArgs(BaseModel):
     pattern: str = Field(description="A regular expression (ripgrep syntax), or a literal with fixed_strings.")
@@ -43,14 +45,20 @@ async def grep(ctx: ToolContext, args: GrepArgs) -> str:
 
 async def find_files(ctx: ToolContext, args: FindFilesArgs) -> str:
     where = "" if args.path.strip() in ("", ".", "./") else shlex.quote(args.path)
+    # ripgrep's own status travels through the pipe (the pipeline's is head's): a missing or failing rg is an
+    # error, never an empty listing. 1: no file matched; 2 with a listing: some directory could not be read.
     command = (
-        f"rg --files --hidden --glob '!.git' --glob {shlex.quote(args.pattern)} {where}"
-        f" | head -n {args.max_results + 1}"
+        f"(rg --files --no-messages --hidden --glob '!.git' --glob {shlex.quote(args.pattern)} {where}"
+        f" || echo {RG_FAILED}$?) | head -n {args.max_results + 1}"
     )
     result = await ctx.sandbox.exec(command, timeout=60)
-    if result.exit_code not in (0, 1):
-        raise ToolError(f"find_files failed: {result.output.strip()[:500]}")
-    paths = [p for p in result.output.splitlines() if p.strip()]
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    status = next((line.removeprefix(RG_FAILED) for line in lines if line.startswith(RG_FAILED)), "0")
+    errors = [line for line in lines if line.startswith("rg: ")]
+    paths = [line for line in lines if not line.startswith((RG_FAILED, "rg: "))]
+    if not result.ok or status not in ("0", "1", "2") or (status == "2" and not paths):
+        detail = "\n".join(errors or paths).strip()[:500] or f"ripgrep exit {status}"
+        raise ToolError(f"find_files failed: {detail}")
     if not paths:
         return "no files match"
     more = len(paths) > args.max_results

@@ -205,3 +205,41 @@ async def test_path_holds_nothing_of_the_service_and_ripgrep_is_there(service: S
     assert not Path(found).is_relative_to(ROOT) and "open-swe-tests" not in found, found
     if isolation == "bwrap":
         assert found in ("/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3"), found
+
+
+# ---------------------------------------------------------------- search
+
+
+@pytest.mark.parametrize("isolation", ["bwrap", "none"])
+async def test_search_survives_fifos_devices_dash_and_huge_lines(service: Service, isolation: str) -> None:
+    project = service.base / "project"
+    os.mkfifo(project / "fifo")
+    (project / "-").write_text("needle in dash\n")
+    (project / "big.min.js").write_text("needle" + "a" * 20_000_000 + "\n")
+    subprocess.run(["chown", "-R", f"{service.uid}:{service.gid}", str(project)], check=True)
+    results = await service.run(
+        [["search", "needle", "."], ["search", "needle", "fifo"], ["search", "needle", "-"]], isolation=isolation
+    )
+    found = {m[0]: m for m in results[0]["out"]}
+    assert set(found) == {"-", "big.min.js"}, found
+    assert found["big.min.js"][2].startswith("needleaaa") and len(found["big.min.js"][2]) <= 1100
+    assert "NotAFile" in results[1]["error"]
+    assert results[2]["out"] == [["-", 1, "needle in dash"]]
+
+
+async def test_search_cannot_be_raced_outside_the_workspace(service: Service) -> None:
+    """A command swaps a directory for a symlink to outside over and over while searches run: none finds outside."""
+    outside = service.base / "outside"
+    outside.mkdir()
+    (outside / "f").write_text("marker OUTSIDE\n")
+    swap = (
+        f"mkdir -p d && echo 'marker inside' > d/f && ln -sfn {outside} l && "
+        'python3 -c "import ctypes,os,time\n'
+        "libc=ctypes.CDLL(None,use_errno=True)\n"
+        "end=time.time()+6\n"
+        "while time.time()<end: libc.renameat2(-100,b'd',-100,b'l',2)\" >/dev/null 2>&1 &"
+    )
+    ops: list[list[Any]] = [["exec", swap], *(["search", "marker", "d"] for _ in range(100))]
+    results = await service.run(ops)
+    found = [m for r in results[1:] for m in r.get("out", [])]
+    assert not [m for m in found if "OUTSIDE" in m[2]], found[:3]
