@@ -113,43 +113,64 @@ def row(task: Task, run: AgentRun, graded: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def prepare_all(args: argparse.Namespace, tasks: list[Task], run_dir: Path) -> dict[str, asyncio.Task[Any]]:
+    """Start preparing every task (bounded by --parallel); a task that cannot be prepared yields its exception."""
+    gate = asyncio.Semaphore(args.parallel)
+
+    async def one(task: Task) -> Prepared | Exception:
+        async with gate:
+            try:
+                return await prepare(task, run_dir, args.cache_dir, python=args.python, index=args.index_url)
+            except Exception as exc:  # reported in the task's row, not fatal for the others
+                return exc
+
+    return {t.id: asyncio.create_task(one(t)) for t in tasks}
+
+
 async def run_one(
-    task: Task, args: argparse.Namespace, run_dir: Path, client: ServiceClient, gate: asyncio.Semaphore
+    task: Task, preparing: asyncio.Task[Any], args: argparse.Namespace, client: ServiceClient, gate: asyncio.Semaphore
 ) -> dict[str, Any]:
+    prepared = await preparing
+    if isinstance(prepared, Exception):
+        return row(task, AgentRun(status="setup_failed", reason=str(prepared)), {"resolved": False})
+    limits = {k: v for k, v in (("max_steps", args.max_steps), ("max_total_tokens", args.max_total_tokens)) if v}
     async with gate:
-        try:
-            prepared = await prepare(task, run_dir, args.cache_dir, python=args.python, index=args.index_url)
-        except Exception as exc:  # a task that cannot be prepared is reported, not fatal for the others
-            return row(task, AgentRun(status="setup_failed", reason=str(exc)), {"resolved": False})
-        limits = {k: v for k, v in (("max_steps", args.max_steps), ("max_total_tokens", args.max_total_tokens)) if v}
         run = await client.run(prepared, sandbox=args.backend, timeout=args.task_timeout, limits=limits)
-        graded = await grade(prepared, run.diff)
-        return row(task, run, {"resolved": graded.resolved, **graded.summary()})
+    started = time.monotonic()
+    graded = await grade(prepared, run.diff)
+    seconds = round(time.monotonic() - started, 1)
+    return row(task, run, {"resolved": graded.resolved, **graded.summary(), "grade_seconds": seconds})
 
 
 async def evaluate(args: argparse.Namespace, tasks: list[Task], run_dir: Path) -> dict[str, Any]:
     started = time.monotonic()
+    preparing = await prepare_all(args, tasks, run_dir)  # meanwhile the service starts
     gate = asyncio.Semaphore(args.parallel)
-    with model_env(args, tasks) as env, contextlib.ExitStack() as stack:
-        if args.server:
-            url, key = args.server, os.environ.get("OPEN_SWE_EVAL_API_KEY", "")
-        else:
-            server_env = {
-                **env,
-                "API_KEYS": f"eval:{hash_key(EVAL_KEY)}",
-                "OPEN_SWE_STATE_DIR": str(run_dir / "state"),
-                "OPEN_SWE_LOCAL_MODE": "true" if args.backend == "local" else "false",
-                "SANDBOX_WORKSPACE_MODE": "in_place",
-                "TASK_RATE_LIMIT": str(max(60, len(tasks) * 4)),
-                "TASK_REPO_ROOTS": str(run_dir / "tasks"),
-            }
-            server = stack.enter_context(running_server(run_dir / "srv", server_env, jobs=max(args.parallel, 2)))
-            url, key = server.url, EVAL_KEY
-        client = ServiceClient(url, key)
-        try:
-            rows = await asyncio.gather(*(run_one(t, args, run_dir, client, gate) for t in tasks))
-        finally:
-            await client.aclose()
+    try:
+        with model_env(args, tasks) as env, contextlib.ExitStack() as stack:
+            if args.server:
+                url, key = args.server, os.environ.get("OPEN_SWE_EVAL_API_KEY", "")
+            else:
+                server_env = {
+                    **env,
+                    "API_KEYS": f"eval:{hash_key(EVAL_KEY)}",
+                    "OPEN_SWE_STATE_DIR": str(run_dir / "state"),
+                    "OPEN_SWE_LOCAL_MODE": "true" if args.backend == "local" else "false",
+                    "SANDBOX_WORKSPACE_MODE": "in_place",
+                    "TASK_RATE_LIMIT": str(max(60, len(tasks) * 4)),
+                    "TASK_REPO_ROOTS": str(run_dir / "tasks"),
+                }
+                starting = running_server(run_dir / "srv", server_env, jobs=max(args.parallel, 2))
+                server = await asyncio.to_thread(stack.enter_context, starting)
+                url, key = server.url, EVAL_KEY
+            client = ServiceClient(url, key)
+            try:
+                rows = await asyncio.gather(*(run_one(t, preparing[t.id], args, client, gate) for t in tasks))
+            finally:
+                await client.aclose()
+    finally:
+        for pending in preparing.values():
+            pending.cancel()
     resolved = sum(r["resolved"] for r in rows)
     return {
         "tasks": len(rows),
@@ -227,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     except SuiteError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (RuntimeError, TimeoutError) as exc:  # the service did not start: say why, no traceback
+        print(f"error: the service could not be started: {exc}", file=sys.stderr)
+        return 3
     finally:
         if not args.keep:
             shutil.rmtree(run_dir, ignore_errors=True)
