@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from agent.http.cors import BrowserSettings, cors_config
 from agent.http.readiness import model_check
 from agent.http.settings import ServiceSettings
+from sandbox.secrets import SERVICE_ROOT
 from sandbox.settings import SandboxSettings
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -49,6 +50,17 @@ def langgraph_binary() -> str:
     return found
 
 
+def default_project(sandbox: SandboxSettings) -> Path:
+    """The current directory, unless that is the service's own checkout (its `.env` would be in the workspace):
+    then `<state dir>/workspace`, created empty."""
+    cwd = Path.cwd().resolve()
+    if cwd.is_relative_to(SERVICE_ROOT) or SERVICE_ROOT.is_relative_to(cwd):
+        workspace = sandbox.state_dir / "workspace"
+        workspace.mkdir(parents=True, exist_ok=True)
+        return workspace
+    return cwd
+
+
 def server_env(project_path: Path | None) -> dict[str, str]:
     """The server's environment: local mode unless the environment or `.env` says otherwise, with the resolved
     mode and project path written out (an environment variable would otherwise shadow the value in `.env`)."""
@@ -58,7 +70,7 @@ def server_env(project_path: Path | None) -> dict[str, str]:
     local = sandbox.local_mode if "local_mode" in sandbox.model_fields_set else True
     env["OPEN_SWE_LOCAL_MODE"] = "true" if local else "false"
     if local:
-        env["OPEN_SWE_LOCAL_PROJECT_PATH"] = str(project_path or sandbox.project_path or Path.cwd())
+        env["OPEN_SWE_LOCAL_PROJECT_PATH"] = str(project_path or sandbox.project_path or default_project(sandbox))
     if "CORS_CONFIG" not in env:  # LangGraph's CORS middleware: only CORS_ALLOW_ORIGINS (its own default is '*')
         try:
             origins = BrowserSettings().origins

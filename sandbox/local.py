@@ -34,7 +34,7 @@ from sandbox.runner import Runner, runner_argv, runner_python
 from sandbox.search import SEARCH_TIMEOUT as rg_timeout
 from sandbox.search import find_rg
 from sandbox.search import search as rg_search
-from sandbox.secrets import command_env
+from sandbox.secrets import command_env, env_files, remember_env_files
 from sandbox.settings import ResourceLimits, SandboxSettings, WorkspaceMode
 from sandbox.workspace import PathLock, add_worktree, check_thread_id, remove_worktree, repository, worktree_path
 
@@ -228,8 +228,9 @@ class LocalProvider:
 
     async def _choose_isolation(self) -> Bwrap | None:
         if not self._isolation_chosen:
-            env_file = await asyncio.to_thread(_existing_env_file)
-            self._isolation = await choose(self._settings, hidden=[env_file] if env_file else [])
+            await asyncio.to_thread(remember_env_files)
+            env_files = await asyncio.to_thread(_existing_env_files)
+            self._isolation = await choose(self._settings, hidden=env_files)
             self._isolation_chosen = True
         return self._isolation
 
@@ -335,7 +336,6 @@ def _plain_tools(state_dir: Path, rg: str) -> Path:
     return tools
 
 
-def _existing_env_file() -> Path | None:
-    """The service's own `.env` (masked inside bubblewrap sandboxes), if there is one."""
-    env_file = Path(".env").resolve()
-    return env_file if env_file.is_file() else None
+def _existing_env_files() -> list[Path]:
+    """The service's own `.env` files (masked inside bubblewrap sandboxes where visible)."""
+    return [path.resolve() for path in env_files() if path.is_file()]

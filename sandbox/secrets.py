@@ -91,11 +91,36 @@ def command_env(
     return env
 
 
+_FILE_SECRETS: dict[Path, frozenset[str]] = {}
+"""Credential-like values read from the service's `.env` files (see `remember_env_files`)."""
+
+
+def env_files() -> list[Path]:
+    """The service's `.env` files: the current directory's (pydantic-settings reads it) and its checkout's."""
+    return list(dict.fromkeys(p for p in (Path(".env").absolute(), SERVICE_ROOT / ".env")))
+
+
+def remember_env_files(paths: Iterable[Path] | None = None) -> None:
+    """Read the credential-like values of the service's `.env` files, so `redact` hides them like the environment's.
+
+    Blocking (file reads): call from a thread, once the service starts (the local provider does at first acquire)."""
+    from dotenv import dotenv_values  # pydantic-settings' own .env reader
+
+    for path in env_files() if paths is None else paths:
+        try:
+            values = dotenv_values(path) if path.is_file() else {}
+        except (OSError, UnicodeDecodeError):
+            continue
+        _FILE_SECRETS[path] = frozenset(v for k, v in values.items() if v and looks_secret(k))
+
+
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Values of the service's credential-like environment variables, longest first."""
+    """Values of the service's credential-like environment variables (and `.env` entries), longest first."""
     environ = os.environ if environ is None else environ
-    values = {v for k, v in environ.items() if looks_secret(k) and len(v) >= _MIN_SECRET_LEN}
-    return sorted(values, key=len, reverse=True)
+    values = {v for k, v in environ.items() if looks_secret(k)}
+    for found in _FILE_SECRETS.values():
+        values |= found
+    return sorted((v for v in values if len(v) >= _MIN_SECRET_LEN), key=len, reverse=True)
 
 
 def redact(text: str, secrets: Iterable[str] | None = None) -> str:
