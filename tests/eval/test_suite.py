@@ -76,7 +76,7 @@ def index() -> Iterator[tuple[str, bytes]]:
 
         def do_GET(self) -> None:
             if self.path == "/simple/demo/":
-                url = f"http://127.0.0.1:{self.server.server_address[1]}/files/demo-1.0.tar.gz"
+                url = f"http://{self.headers['Host']}/files/demo-1.0.tar.gz"
                 body = json.dumps({"files": [{"filename": "demo-1.0.tar.gz", "url": url}]}).encode()
             elif self.path == "/files/demo-1.0.tar.gz":
                 body = payload
@@ -91,7 +91,7 @@ def index() -> Iterator[tuple[str, bytes]]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/simple", payload
+    yield f"http://127.0.0.1:{server.server_port}/simple", payload
     server.shutdown()
 
 
