@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 PORT ?= 2024
 UV := $(shell command -v uv 2>/dev/null || echo "$$HOME/.local/bin/uv")
 
-.PHONY: setup dev test bench lock web
+.PHONY: setup dev test bench eval lock web
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -19,7 +19,12 @@ test: setup
 	@$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 bench: setup
-	@for b in bench/*.py; do echo "== $$b"; $(UV) run --frozen python $$b || exit 1; done
+	@for b in bench/*.py; do [ "$$b" = bench/eval.py ] && continue; echo "== $$b"; $(UV) run --frozen python $$b || exit 1; done
+
+# The evaluation suite through the real service: MODEL (+ OPENAI_API_KEY / OPENAI_BASE_URL) from the environment,
+# or EVAL_ARGS="--policy oracle" / "--policy noop"; see the README section "Evaluation".
+eval: setup
+	@$(UV) run --frozen python bench/eval.py $(EVAL_ARGS)
 
 lock:
 	@$(UV) lock
