@@ -20,6 +20,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.utils import count_tokens_approximately
+from langgraph.constants import TAG_NOSTREAM
 
 SUMMARY_PREFIX = "[Summary of the earlier part of this conversation]\n"
 ELIDED = "[output elided to save context: re-run the tool if you need it again]"
@@ -136,7 +137,8 @@ async def compact(
     if cut <= 0:
         return Compaction(list(messages), None)
     older, recent = messages[:cut], messages[cut:]
-    reply = await model.ainvoke([SystemMessage(SUMMARIZE_INSTRUCTIONS), HumanMessage(render_for_summary(older))])
+    prompt = [SystemMessage(SUMMARIZE_INSTRUCTIONS), HumanMessage(render_for_summary(older))]
+    reply = await model.ainvoke(prompt, config={"tags": [TAG_NOSTREAM]})  # internal: off the `messages` stream
     text = reply.content if isinstance(reply.content, str) else str(reply.content)
     summary = HumanMessage(SUMMARY_PREFIX + (text.strip() or "(no summary returned)"))
     return Compaction([summary, *recent], reply if isinstance(reply, AIMessage) else None)

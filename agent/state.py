@@ -35,7 +35,8 @@ class PendingQuestion(TypedDict):
 
 
 ConversationUpdate = list[AnyMessage] | dict[str, list[AnyMessage]]
-"""A node's write to a role conversation: messages to append, or `{"replace": [...]}` (new task, summarization)."""
+"""A node's write to a role conversation: messages to append, or `{"replace": [...]}` (new task, summarization).
+At the node boundary, appends travel as `{"append": [...]}` (agent/conversation.py: off the `messages` stream)."""
 
 
 def replace(messages: list[AnyMessage]) -> dict[str, list[AnyMessage]]:
@@ -44,6 +45,8 @@ def replace(messages: list[AnyMessage]) -> dict[str, list[AnyMessage]]:
 
 def extend_conversation(current: list[AnyMessage] | None, update: ConversationUpdate) -> list[AnyMessage]:
     """The reducer of role conversations: nodes write only what they add, so checkpoint writes stay small."""
+    if isinstance(update, dict) and "append" in update:
+        return [*(current or []), *update["append"]]
     if isinstance(update, dict):
         return list(update["replace"])
     return [*(current or []), *update]

@@ -17,10 +17,11 @@ from graphs import routers
 from graphs.planner import add_planner
 from graphs.programmer import add_programmer
 from graphs.reviewer import add_reviewer
+from graphs.wiring import AgentGraph
 
 
 def build() -> StateGraph:
-    builder = StateGraph(AgentState)
+    builder = AgentGraph(AgentState)
     builder.add_node("route", route_message)
     builder.add_node("start_task", start_task)
     builder.add_node("follow_up", follow_up)

@@ -11,6 +11,7 @@ from agent.nodes.planner import await_approval, planner_finish, planner_nudge, p
 from agent.nodes.setup import ensure_workspace
 from agent.state import AgentState
 from graphs import routers
+from graphs.wiring import AgentGraph
 
 ENTRY = "planner_start"
 
@@ -44,7 +45,7 @@ def add_setup(builder: StateGraph, entry: str) -> None:
 
 
 def build() -> StateGraph:
-    builder = StateGraph(AgentState)
+    builder = AgentGraph(AgentState)
     add_setup(builder, add_planner(builder, done=END, over=END))
     return builder
 

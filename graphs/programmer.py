@@ -18,6 +18,7 @@ from agent.nodes.programmer import (
 from agent.state import AgentState
 from graphs import routers
 from graphs.planner import add_setup
+from graphs.wiring import AgentGraph
 
 ENTRY = "programmer_start"
 
@@ -54,7 +55,7 @@ def add_programmer(builder: StateGraph, *, done: str, over: str) -> str:
 
 
 def build() -> StateGraph:
-    builder = StateGraph(AgentState)
+    builder = AgentGraph(AgentState)
     add_setup(builder, add_programmer(builder, done=END, over=END))
     return builder
 

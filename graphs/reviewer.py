@@ -11,6 +11,7 @@ from agent.nodes.reviewer import reviewer_nudge, reviewer_start, reviewer_step
 from agent.state import AgentState
 from graphs import routers
 from graphs.planner import add_setup
+from graphs.wiring import AgentGraph
 
 ENTRY = "reviewer_start"
 
@@ -35,7 +36,7 @@ def add_reviewer(builder: StateGraph, *, accepted: str, changes: str, over: str)
 
 
 def build() -> StateGraph:
-    builder = StateGraph(AgentState)
+    builder = AgentGraph(AgentState)
     add_setup(builder, add_reviewer(builder, accepted=END, changes=END, over=END))
     return builder
 

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 from fastapi import HTTPException
 
-from agent.contract import TERMINAL_STATUSES, TaskStatus, resume_value
+from agent import hitl
+from agent.contract import TERMINAL_STATUSES, TaskStatus
 from agent.http.eventlog import EventLog, is_task_id
 from agent.http.idempotency import IdempotencyRecords, fingerprint
 from agent.http.models import ActionResult, CreateTaskRequest, TaskCreated, TaskView
@@ -275,7 +276,7 @@ class TaskService:
     async def approve(self, owner: str, task_id: str, plan: list[str] | None = None) -> ActionResult:
         thread = await self._owned_thread(owner, task_id, settle=SETTLE_SECONDS)
         self._require_pending(thread, "plan_approval", "approve")
-        value = resume_value("edit", plan=plan) if plan else resume_value("accept")
+        value = hitl.edit_plan(plan) if plan else hitl.approve()
         run_id = await self._start_run(
             task_id,
             thread["metadata"],
@@ -290,7 +291,7 @@ class TaskService:
         thread = await self._owned_thread(owner, task_id, settle=SETTLE_SECONDS)
         self._require_pending(thread, "plan_approval", "reject")
         run_id = await self._start_run(
-            task_id, thread["metadata"], command={"resume": resume_value("ignore")}, reason="plan rejected"
+            task_id, thread["metadata"], command={"resume": hitl.reject()}, reason="plan rejected"
         )
         return ActionResult(id=task_id, action="reject", status=TaskStatus.REJECTED.value, run_id=run_id)
 
@@ -299,10 +300,10 @@ class TaskService:
         pending = pending_input(thread)
         metadata = thread["metadata"]
         if pending is not None and pending.type == "question":
-            command, action = {"resume": resume_value("answer", message=message)}, "answer"
+            command, action = {"resume": hitl.answer(message)}, "answer"
             run_id = await self._start_run(task_id, metadata, command=command, reason="question answered")
         elif pending is not None:
-            command, action = {"resume": resume_value("response", message=message)}, "plan_feedback"
+            command, action = {"resume": hitl.reject(message)}, "plan_feedback"
             run_id = await self._start_run(task_id, metadata, command=command, reason="feedback on the plan")
         else:
             status = task_view(thread).status

@@ -13,6 +13,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.constants import TAG_NOSTREAM
 
 from agent.config import AgentSettings, Role, settings_for
 from agent.context import compact, count_tokens, fit_to_budget, shorten_old_tool_outputs
@@ -165,7 +166,9 @@ async def invoke_model(
             prompt = fit_to_budget(prompt, settings.prompt_token_budget, schemas)
         model = chat_model_for(settings, role, run.configurable)
         bound = model.bind_tools(schemas) if schemas else model
-        reply = await bound.ainvoke(prompt, config={"tags": [f"role:{role.value}"]})
+        # `nostream`: the role models' tokens stay off the `messages` stream mode (chat UIs show the graph's own
+        # conversation, agent/conversation.py)
+        reply = await bound.ainvoke(prompt, config={"tags": [f"role:{role.value}", TAG_NOSTREAM]})
     except Exception as exc:  # model/transport errors after the client's own retries
         detail = " ".join(str(exc).split())[:300]
         return ModelTurn(

@@ -8,6 +8,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
+from agent import conversation
 from agent.config import Role, load_settings
 from agent.contract import FAILED_STATUSES, TERMINAL_STATUSES, EventType, TaskStatus, event
 from agent.git import commit_all, diff_against
@@ -211,7 +212,7 @@ async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
             **updates,
             "status": TaskStatus.NEEDS_REVIEW.value,
             "summary": summary,
-            "messages": [AIMessage(summary)],
+            "messages": [conversation.closing(summary, state, updates)],
         }
     run.emit(
         event(
@@ -222,4 +223,5 @@ async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
             commits=len(updates.get("commits", state.get("commits") or [])),
         )
     )
-    return {**updates, "status": TaskStatus.COMPLETED.value, "summary": summary, "messages": [AIMessage(summary)]}
+    said = conversation.closing(summary, state, updates)
+    return {**updates, "status": TaskStatus.COMPLETED.value, "summary": summary, "messages": [said]}

@@ -8,9 +8,11 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
+from agent import conversation
 from agent.config import Role
 from agent.contract import EventType, PlanItem, TaskStatus, event
 from agent.git import porcelain, revert_new_changes
+from agent.hitl import InvalidResume, PlanDecision, parse_plan_decision, plan_approval_request
 from agent.nodes.common import Run, act, execute_tool_calls, failed, invoke_model, last_ai, now, resumed_pause
 from agent.prompts import system_prompt
 from agent.state import AgentState
@@ -168,47 +170,33 @@ async def planner_finish(state: AgentState, config: RunnableConfig) -> dict[str,
     run.emit(event(EventType.PLAN_PROPOSED, plan=plan, title=state.get("plan_title", "")))
     return {
         **updates,
+        "messages": [conversation.plan_proposed(plan, state.get("plan_title", ""))],
         "status": TaskStatus.AWAITING_APPROVAL.value,
         "awaiting_since": now(),
         "reverted_paths": reverted,
     }
 
 
-def _approval(value: Any) -> tuple[dict[str, Any] | None, str]:
-    """Validate a plan-approval resume value: (parsed, error)."""
-    if isinstance(value, str):
-        value = {"type": value}
-    if not isinstance(value, dict) or value.get("type") not in ("accept", "edit", "response", "ignore"):
-        return None, "expected {'type': 'accept' | 'edit' | 'response' | 'ignore', ...}"
-    if value["type"] == "edit":
-        plan = value.get("plan")
-        if not isinstance(plan, list) or not plan or not all(isinstance(s, str) and s.strip() for s in plan):
-            return None, "an edit needs 'plan': a non-empty list of non-empty strings"
-    if value["type"] == "response" and not str(value.get("message") or "").strip():
-        return None, "a response needs a non-empty 'message'"
-    return value, ""
-
-
 async def await_approval(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """Wait for the human's decision on the plan (agent/hitl.py: the interrupt and the resume values it accepts)."""
     run = Run.of(config)
     plan = state.get("plan") or []
-    if run.auto_approve:
-        decision: dict[str, Any] = {"type": "accept"}
-    else:
-        payload: dict[str, Any] = {"type": "plan_approval", "plan": plan}
+    decision = PlanDecision("approve")
+    if not run.auto_approve:
+        payload = plan_approval_request(plan, title=state.get("plan_title", ""))
         while True:
-            decision, error = _approval(interrupt(payload))  # type: ignore[assignment]
-            if decision is not None:
+            try:
+                decision = parse_plan_decision(interrupt(payload))
                 break
-            payload = {"type": "plan_approval", "plan": plan, "error": f"invalid resume value: {error}"}
+            except InvalidResume as exc:
+                error = f"invalid resume value: {exc}"
+                payload = plan_approval_request(plan, title=state.get("plan_title", ""), error=error)
     resumed = resumed_pause(state) if not run.auto_approve else {"awaiting_since": 0.0}
-    kind = decision["type"]
-    if kind == "ignore":
+    if decision.kind == "reject":
         return {**resumed, **failed(run, "plan rejected by the user", TaskStatus.REJECTED)}
-    if kind == "response":
+    if decision.kind == "feedback":
         feedback = HumanMessage(
-            f"Feedback on your plan from the user: {decision['message']}\n"
-            "Revise the plan and call `session_plan` again."
+            f"Feedback on your plan from the user: {decision.message}\nRevise the plan and call `session_plan` again."
         )
         return {
             **resumed,
@@ -216,11 +204,12 @@ async def await_approval(state: AgentState, config: RunnableConfig) -> dict[str,
             "planner_steps": 0,
             "planner_done": False,
             "planner_messages": [feedback],
+            "messages": [conversation.human_reply(decision.message)],
         }
-    if kind == "edit":
+    if decision.kind == "edit":
         done = [i for i in plan if i["status"] == "done"]
-        plan = merge_with_done(done, make_plan(decision["plan"]))
-    run.emit(event(EventType.PLAN_APPROVED, plan=plan, edited=kind == "edit", auto=run.auto_approve))
+        plan = merge_with_done(done, make_plan(list(decision.plan)))
+    run.emit(event(EventType.PLAN_APPROVED, plan=plan, edited=decision.kind == "edit", auto=run.auto_approve))
     return {**resumed, "plan": plan, "status": TaskStatus.PROGRAMMING.value}
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
+from agent import conversation
 from agent.config import Role
 from agent.context import head_tail
 from agent.contract import EventType, PlanItem, TaskStatus, event
 from agent.git import commit_all, diff_against
+from agent.hitl import InvalidResume, parse_answer, question_request
 from agent.nodes.common import Run, act, execute_tool_calls, failed, invoke_model, last_ai, now, resumed_pause
 from agent.prompts import system_prompt
 from agent.state import AgentState, Commit
@@ -106,9 +108,10 @@ async def programmer_tools(state: AgentState, config: RunnableConfig) -> dict[st
             run.emit(
                 event(EventType.ITEM_COMPLETED, index=index, description=item["description"], summary=item["summary"])
             )
+            said.append(conversation.item_completed(item, plan))
             updates.update(await _commit(run, state, sandbox, f"{item['description']}\n\n{item['summary']}", commits))
     except SandboxError as exc:
-        return {**updates, "programmer_messages": added, "plan": plan, **failed(run, str(exc))}
+        return {**updates, "programmer_messages": added, "plan": plan, "messages": said, **failed(run, str(exc))}
     nxt = current_item(plan)
     if nxt is not None and (batch.updates.get("completed") or batch.updates.get("plan_changed")):
         plan = _plan_started(plan)
@@ -121,32 +124,28 @@ async def programmer_tools(state: AgentState, config: RunnableConfig) -> dict[st
     if question:
         run.emit(event(EventType.QUESTION_ASKED, question=question["question"], call_id=question["call_id"]))
         updates.update(pending_question=question, status=TaskStatus.AWAITING_ANSWER.value, awaiting_since=now())
-    return updates
-
-
-def _answer(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value
-    if (
-        isinstance(value, dict)
-        and value.get("type") in ("answer", "response")
-        and str(value.get("message") or "").strip()
-    ):
-        return str(value["message"])
-    return None
+        said.append(conversation.question_asked(question["question"]))
+    return {**updates, "messages": said} if said else updates
 
 
 async def ask_human(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-    question = (state.get("pending_question") or {}).get("question", "")
-    payload: dict[str, Any] = {"type": "question", "question": question}
-    while (answer := _answer(interrupt(payload))) is None:
-        payload = {**payload, "error": "invalid resume value: expected {'type': 'answer', 'message': '...'}"}
+    """Wait for the human's answer (agent/hitl.py: the interrupt and the resume values it accepts)."""
+    pending = state.get("pending_question")
+    question = pending["question"] if pending else ""
+    payload = question_request(question)
+    while True:
+        try:
+            answer = parse_answer(interrupt(payload))
+            break
+        except InvalidResume as exc:
+            payload = question_request(question, error=f"invalid resume value: {exc}")
     message = HumanMessage(f"Answer from the human to your question ({question}):\n{answer}")
     return {
         **resumed_pause(state),
         "pending_question": None,
         "status": TaskStatus.PROGRAMMING.value,
         "programmer_messages": [message],
+        "messages": [conversation.human_reply(answer)],
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agent.contract import TaskStatus
+from agent.hitl import answer, question_request
 from tests.graphs.helpers import by_role, driver
 from tests.support.fixture_repo import FixtureRepo, run_fixture_tests
 from tests.support.scripted_openai import ChatRequest, Reply
@@ -20,11 +21,14 @@ async def test_ask_a_human_then_resume_with_the_answer(fixture_repo: FixtureRepo
     d = driver(by_role(programmer=asks_first), provider, auto_approve=True)
     state = await d.send(repo=str(fixture_repo.path))
     assert state["status"] == TaskStatus.AWAITING_ANSWER
-    assert await d.interrupts() == [{"type": "question", "question": QUESTION}]
+    (request,) = await d.interrupts()
+    assert request == question_request(QUESTION)
+    (action,) = request["action_requests"]
+    assert action["name"] == "answer_question" and QUESTION in action["description"]
     assert {"event": "question_asked", "question": QUESTION} | {
         "call_id": state["pending_question"]["call_id"]
     } in d.events
-    state = await d.resume({"type": "answer", "message": "No, numbers only."})
+    state = await d.resume(answer("No, numbers only."))  # {"decisions": [{"type": "edit", "edited_action": ...}]}
     assert state["status"] == TaskStatus.COMPLETED
     assert state["pending_question"] is None
     after = [r for r in d.model.requests if r.role == "programmer"][-1]
