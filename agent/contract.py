@@ -1,7 +1,7 @@
 """The contract between the graphs and everything that drives them (the service's REST/websocket API, the CLI).
 
 - `TaskStatus`: where a task stands, as stored in the graph state's `status`.
-- Interrupt payloads the graphs raise with `interrupt(...)`, and the resume values they accept.
+- Interrupt payloads the graphs raise with `interrupt(...)`, and the resume values they accept (agent/hitl.py).
 - Task events the graphs emit on LangGraph's `custom` stream (`get_stream_writer()`), relayed to websocket clients.
 
 Keeping these in one small module lets the graphs and the service evolve independently.
@@ -52,29 +52,10 @@ class PlanItem(TypedDict):
     summary: str
 
 
-# ---------------------------------------------------------------- interrupts (graph -> human)
-
-
-class PlanApprovalRequest(TypedDict):
-    type: Literal["plan_approval"]
-    plan: list[PlanItem]
-
-
-class QuestionRequest(TypedDict):
-    type: Literal["question"]
-    question: str
-
-
-# ---------------------------------------------------------------- resume values (human -> graph)
-# Plan approval: {"type": "accept"} | {"type": "edit", "plan": ["step", ...]}
-#                | {"type": "response", "message": "feedback, replan"} | {"type": "ignore"}  (reject: end the task)
-# Question:      {"type": "answer", "message": "..."}
-
-ResumeType = Literal["accept", "edit", "response", "ignore", "answer"]
-
-
-def resume_value(kind: ResumeType, **fields: Any) -> dict[str, Any]:
-    return {"type": kind, **fields}
+# ---------------------------------------------------------------- interrupts and resume values
+# The plan approval and the programmer's questions are interrupts in LangChain's human-in-the-loop format
+# ({"action_requests", "review_configs"} plus "type": "plan_approval" | "question"), resumed with
+# {"decisions": [{"type": "approve" | "edit" | "reject", ...}]}: agent/hitl.py builds and parses them.
 
 
 # ---------------------------------------------------------------- custom stream events (graph -> observers)
