@@ -29,6 +29,13 @@ from daytona import (
 
 from coordination.store import CoordinationStore, store_from_url
 from sandbox.base import BackendError, Lease, SandboxGone
+from sandbox.daytona_compat import (
+    delete_by_labels,
+    incompatibility,
+    server_version,
+    tolerate_older_servers,
+    unreadable_answer,
+)
 from sandbox.daytona_pool import WarmPool
 from sandbox.daytona_settings import POOL_LABEL, THREAD_LABEL, DaytonaSettings, ReleaseAction, load_settings
 from sandbox.daytona_workspace import RemoteWorkspace
@@ -41,6 +48,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CREATE_TOKEN_LABEL = "open-swe.create-token"
+DEFAULT_API_URL = "https://app.daytona.io/api"
 STOPPED_STATES = frozenset({"stopped", "archived", "paused"})
 STARTING_STATES = frozenset({"starting", "restoring", "creating", "pulling_snapshot", "resuming", "pending_build"})
 
@@ -114,6 +122,7 @@ class DaytonaApi:
             key = self.settings.api_key
             if key is None or not key.get_secret_value():
                 raise BackendError("DAYTONA_API_KEY is not set: create an API key in the Daytona dashboard")
+            tolerate_older_servers()  # self-hosted Daytona (v0.190) answers in an older shape
             self._client = AsyncDaytona(
                 DaytonaConfig(
                     api_key=key.get_secret_value(),
@@ -143,8 +152,16 @@ class DaytonaApi:
                 message = self.one_line(f"Daytona {operation} failed {attempts}: {exc.last}")
                 raise BackendError(message) from exc
             except Exception as exc:
-                API_ERRORS.labels(error_kind(exc)).inc()
+                unreadable = unreadable_answer(exc)
+                API_ERRORS.labels("incompatible_server" if unreadable else error_kind(exc)).inc()
+                if unreadable is not None:
+                    version = await server_version(self.api_url)
+                    raise BackendError(incompatibility(self.api_url, version, unreadable, operation)) from exc
                 raise
+
+    @property
+    def api_url(self) -> str:
+        return self.settings.api_url or DEFAULT_API_URL
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -427,6 +444,10 @@ class DaytonaProvider:
                 if exc.sandbox_id:
                     await self._delete_id(exc.sandbox_id)
                 raise
+            except DaytonaError as exc:
+                if unreadable_answer(exc) is not None:  # it was created, but the SDK cannot read it: delete it
+                    await self._delete_unreadable({CREATE_TOKEN_LABEL: token})
+                raise
 
         return await self._control("create", attempt)
 
@@ -444,6 +465,14 @@ class DaytonaProvider:
             if exc.status_code in (404, 410):
                 return None
             raise BackendError(self._api.one_line(f"Daytona get of {sandbox_id} failed: {exc}")) from exc
+
+    async def _delete_unreadable(self, labels: dict[str, str]) -> None:
+        key = self.settings.api_key.get_secret_value() if self.settings.api_key else ""
+        try:
+            deleted = await delete_by_labels(self._api.api_url, key, labels, timeout=self._rt)
+            log.warning("deleted %d sandbox(es) whose creation answer could not be read", deleted)
+        except Exception as exc:
+            log.error("could not delete a sandbox whose creation answer was unreadable (%s): %s", labels, exc)
 
     async def _delete_id(self, sandbox_id: str) -> None:
         remote = await self._get(sandbox_id)

@@ -14,7 +14,7 @@ from aiohttp import web
 from tests.daytona_server import toolbox
 from tests.daytona_server.faults import Faults
 from tests.daytona_server.responses import FAULTS_KEY, STATE_KEY, ErrorResponse, error
-from tests.daytona_server.state import TOOLBOX_ROUTES, SandboxRecord, ServerState
+from tests.daytona_server.state import SELF_HOSTED_VERSION, TOOLBOX_ROUTES, SandboxRecord, ServerState
 
 
 @web.middleware
@@ -47,7 +47,7 @@ def toolbox_url(request: web.Request) -> str:
 
 
 def sandbox_json(request: web.Request, record: SandboxRecord) -> web.Response:
-    return web.json_response(record.to_json(toolbox_url(request)))
+    return web.json_response(record.to_json(toolbox_url(request), omit=request.app[STATE_KEY].omit))
 
 
 def found(request: web.Request) -> SandboxRecord:
@@ -78,9 +78,17 @@ async def list_sandboxes(request: web.Request) -> web.Response:
     states: set[str] = set()
     for value in request.query.getall("states", []):
         states.update(s for s in value.split(",") if s)
-    records = request.app[STATE_KEY].list(labels, states)
-    url = toolbox_url(request)
-    return web.json_response({"items": [r.to_json(url) for r in records], "nextCursor": None})
+    state = request.app[STATE_KEY]
+    records = state.list(labels, states)
+    items = [r.to_json(toolbox_url(request), omit=state.omit) for r in records]
+    if state.version == SELF_HOSTED_VERSION:
+        return web.json_response(items)
+    return web.json_response({"items": items, "nextCursor": None})
+
+
+async def config(request: web.Request) -> web.Response:
+    """Public (no key), as on Daytona: the server's version among its settings."""
+    return web.json_response({"version": request.app[STATE_KEY].version, "environment": "test"})
 
 
 async def start(request: web.Request) -> web.Response:
@@ -143,6 +151,7 @@ def build_app(state: ServerState, faults: Faults) -> web.Application:
     app[STATE_KEY] = state
     app[FAULTS_KEY] = faults
     r = app.router
+    r.add_get("/api/config", config, name="config")
     r.add_post("/api/sandbox", create, name="create")
     r.add_get("/api/sandbox", list_sandboxes, name="list")
     r.add_get("/api/sandbox/{sid}", get, name="get")

@@ -14,16 +14,17 @@ from aiohttp import web
 from tests.daytona_server.app import build_app
 from tests.daytona_server.faults import Faults
 from tests.daytona_server.process import bwrap_binary
-from tests.daytona_server.state import SandboxRecord, ServerState
+from tests.daytona_server.state import CURRENT_VERSION, SandboxRecord, ServerState
 from tests.support.net import free_port
 
 API_KEY = "test-daytona-key-0123456789"
 
 
 class DaytonaTestServer:
-    def __init__(self, root: Path, *, minute_seconds: float = 60.0) -> None:
+    def __init__(self, root: Path, *, minute_seconds: float = 60.0, version: str = CURRENT_VERSION) -> None:
+        """`version=SELF_HOSTED_VERSION` answers like the open-source server archived at v0.190."""
         bwrap_binary()  # fail early with the install hint
-        self.state = ServerState(root, minute_seconds=minute_seconds)
+        self.state = ServerState(root, minute_seconds=minute_seconds, version=version)
         self.faults = Faults()
         self.port = free_port()
         self._loop = asyncio.new_event_loop()
@@ -68,9 +69,11 @@ class DaytonaTestServer:
 
 
 @contextmanager
-def running_server(root: Path | None = None, *, minute_seconds: float = 60.0) -> Iterator[DaytonaTestServer]:
+def running_server(
+    root: Path | None = None, *, minute_seconds: float = 60.0, version: str = CURRENT_VERSION
+) -> Iterator[DaytonaTestServer]:
     with tempfile.TemporaryDirectory(prefix="daytona-server-") as scratch:
-        server = DaytonaTestServer(root or Path(scratch), minute_seconds=minute_seconds)
+        server = DaytonaTestServer(root or Path(scratch), minute_seconds=minute_seconds, version=version)
         server.start()
         try:
             yield server

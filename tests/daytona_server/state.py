@@ -13,6 +13,11 @@ from pathlib import Path
 from typing import Any
 
 HOME = "/home/daytona"
+CURRENT_VERSION = "0.205.0"
+SELF_HOSTED_VERSION = "0.190.0"
+"""The open-source server, archived at v0.190: its Sandbox JSON has no `kvm`, and `GET /sandbox` answers a bare
+array (the `{items, nextCursor}` page came later)."""
+V0190_MISSING = frozenset({"kvm"})
 TOOLBOX_ROUTES = frozenset(
     {"execute", "upload", "download", "list_files", "file_info", "clone", "folder", "delete_file"}
 )
@@ -50,8 +55,9 @@ class SandboxRecord:
     def touch(self) -> None:
         self.last_activity = time.monotonic()
 
-    def to_json(self, toolbox_url: str) -> dict[str, Any]:
-        return {
+    def to_json(self, toolbox_url: str, *, omit: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The Sandbox JSON; `omit` drops fields an older server does not send (v0.190: `kvm`)."""
+        full = {
             "id": self.id,
             "organizationId": "org-test",
             "name": self.name,
@@ -75,13 +81,18 @@ class SandboxRecord:
             "updatedAt": _iso(time.time()),
             "toolboxProxyUrl": toolbox_url,
         }
+        return {name: value for name, value in full.items() if name not in omit}
 
 
 class ServerState:
     """All sandboxes of one server. Handlers run on the server's loop; tests read it from their own thread."""
 
-    def __init__(self, root: Path, *, minute_seconds: float = 60.0) -> None:
+    def __init__(self, root: Path, *, minute_seconds: float = 60.0, version: str = CURRENT_VERSION) -> None:
         self.root = root
+        self.version = version
+        """The server version /api/config reports; "0.190.0" answers in the shape of self-hosted Daytona."""
+        self.omit: frozenset[str] = V0190_MISSING if version == SELF_HOSTED_VERSION else frozenset()
+        """Sandbox JSON fields left out (tests may add more, to play a server the backend cannot read)."""
         self.minute_seconds = minute_seconds
         """Length of a Daytona 'minute' for auto-stop/auto-delete (tests shrink it)."""
         self.sandboxes: dict[str, SandboxRecord] = {}
