@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from langchain_core.messages import AIMessage
+from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from agent.config import AgentSettings, Role, settings_for
@@ -62,6 +63,7 @@ def test_the_factory_builds_chat_openai_with_retries_and_the_endpoint() -> None:
         MODEL_MAX_RETRIES=7,
     )
     model = build_chat_model(s, Role.PROGRAMMER)
+    assert isinstance(model, ChatOpenAI)
     assert model.model_name == "coder" and model.max_retries == 7
     assert model.openai_api_base == "http://127.0.0.1:9/v1" and model.stream_usage is True
     assert chat_model_for(s, Role.PROGRAMMER, {}) is chat_model_for(s, Role.PROGRAMMER, {})
@@ -72,12 +74,12 @@ def test_the_factory_builds_chat_openai_with_retries_and_the_endpoint() -> None:
 def test_limits_are_named_and_wall_time_excludes_waiting_for_a_human() -> None:
     s = AgentSettings(MAX_STEPS=5, MAX_TOTAL_TOKENS=100, MAX_WALL_SECONDS=60)
     assert check_limits({"steps": 4}, s) is None
-    assert check_limits({"steps": 5}, s).reason == "limit reached: max_steps=5 (used 5)"
+    assert (steps := check_limits({"steps": 5}, s)) and steps.reason == "limit reached: max_steps=5 (used 5)"
     usage = {"total": {"total_tokens": 150}}
-    assert check_limits({"usage": usage}, s).name == "max_total_tokens"
+    assert (tokens := check_limits({"usage": usage}, s)) and tokens.name == "max_total_tokens"
     assert check_limits({"usage": usage, "tokens_at_start": 100}, s) is None  # per task, not per thread
     now = 10_000.0
-    assert check_limits({"started_at": now - 61}, s, now=now).name == "max_wall_seconds"
+    assert (wall := check_limits({"started_at": now - 61}, s, now=now)) and wall.name == "max_wall_seconds"
     assert wall_seconds({"started_at": now - 61, "paused_seconds": 30}, now=now) == 31
     assert check_limits({"started_at": now - 61, "paused_seconds": 30}, s, now=now) is None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
 from agent.context import (
     ELIDED,
@@ -31,7 +31,7 @@ def history(groups: int, output_chars: int = 4000) -> list:
 
 
 def assert_groups_whole(messages: list) -> None:
-    open_ids: set[str] = set()
+    open_ids: set[str | None] = set()
     for m in messages:
         if isinstance(m, AIMessage):
             open_ids = {c["id"] for c in m.tool_calls}
@@ -52,7 +52,7 @@ async def test_compaction_summarizes_old_history_and_keeps_groups_whole() -> Non
     model = FakeChatModel(policy=lambda r: Reply.text("ran ten commands"))
     result = await compact(messages, model=model, threshold_tokens=2000, keep_tokens=2500)
     assert result.summary_reply is not None
-    assert isinstance(result.messages[0], HumanMessage) and result.messages[0].content.startswith(SUMMARY_PREFIX)
+    assert isinstance(result.messages[0], HumanMessage) and result.messages[0].text.startswith(SUMMARY_PREFIX)
     assert "ran ten commands" in result.messages[0].content
     assert isinstance(result.messages[1], AIMessage)
     assert_groups_whole(result.messages[1:])
@@ -78,7 +78,11 @@ def test_old_tool_outputs_are_shortened_in_the_prompt_only() -> None:
 
 
 def test_fit_to_budget_trims_the_longest_content() -> None:
-    messages = [HumanMessage("short"), ToolMessage("y" * 40_000, tool_call_id="a"), HumanMessage("z" * 2000)]
+    messages: list[AnyMessage] = [
+        HumanMessage("short"),
+        ToolMessage("y" * 40_000, tool_call_id="a"),
+        HumanMessage("z" * 2000),
+    ]
     fitted = fit_to_budget(messages, 3000)
     assert count_tokens(fitted) <= 3000
     assert fitted[0].content == "short" and len(fitted) == 3

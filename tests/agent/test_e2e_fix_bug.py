@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.contract import TaskStatus
@@ -29,15 +31,17 @@ async def test_scripted_agent_fixes_the_bug_through_chat_openai(
     assert not run_fixture_tests(repo).passed
     with model_endpoint(fix_bug_policy, monkeypatch, api_key=SECRET, model="scripted-model") as server:
         graph = build().compile(checkpointer=InMemorySaver())
-        config = {"configurable": {"thread_id": "e2e-1", "auto_approve": True, "sandbox_backend": "local"}}
-        events = []
-        async for namespace, mode, chunk in graph.astream(
+        config: RunnableConfig = {
+            "configurable": {"thread_id": "e2e-1", "auto_approve": True, "sandbox_backend": "local"}
+        }
+        events: list[dict[str, Any]] = []
+        async for _namespace, mode, chunk in graph.astream(
             {"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": str(repo)},
             config,
             stream_mode=["custom", "updates", "messages"],
             subgraphs=True,
         ):
-            if mode == "custom":
+            if mode == "custom" and isinstance(chunk, dict):
                 events.append(chunk)
         state = (await graph.aget_state(config)).values
 
@@ -88,11 +92,11 @@ async def test_one_scripted_server_serves_concurrent_tasks(
     from tests.support.fixture_repo import create_fixture_repo
 
     repos = [create_fixture_repo(tmp_path / f"repo{i}") for i in range(4)]
-    with model_endpoint(fix_bug_policy, monkeypatch, api_key=SECRET, model="scripted-model") as server:
+    with model_endpoint(fix_bug_policy, monkeypatch, api_key=SECRET, model="scripted-model"):
         graph = build().compile(checkpointer=InMemorySaver())
 
         async def run(i: int) -> dict:
-            config = {"configurable": {"thread_id": f"many-{i}", "auto_approve": True}}
+            config: RunnableConfig = {"configurable": {"thread_id": f"many-{i}", "auto_approve": True}}
             await graph.ainvoke(
                 {"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": str(repos[i].path)}, config
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.contract import TaskStatus
@@ -34,7 +35,9 @@ def faulty_programmer(request: ChatRequest) -> Reply:
 async def run(server: ScriptedOpenAI, repo: str, monkeypatch: pytest.MonkeyPatch, **configurable) -> dict:
     use_model_endpoint(server, monkeypatch, api_key="sk-test-key-000000")
     graph = build().compile(checkpointer=InMemorySaver())
-    config = {"configurable": {"thread_id": "faults", "auto_approve": True, "sandbox_backend": "local", **configurable}}
+    config: RunnableConfig = {
+        "configurable": {"thread_id": "faults", "auto_approve": True, "sandbox_backend": "local", **configurable}
+    }
     await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": repo}, config)
     return (await graph.aget_state(config)).values
 

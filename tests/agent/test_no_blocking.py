@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph_runtime_inmem.queue import _enable_blockbuster
 
@@ -16,9 +17,9 @@ from tests.support.scripted_openai import model_endpoint
 async def test_the_flow_makes_no_blocking_calls(
     fixture_repo: FixtureRepo, agent_env: None, runtime_cleanup: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with model_endpoint(fix_bug_policy, monkeypatch, api_key="sk-test-0000000", model="scripted") as server:
+    with model_endpoint(fix_bug_policy, monkeypatch, api_key="sk-test-0000000", model="scripted"):
         graph = build().compile(checkpointer=InMemorySaver())
-        config = {"configurable": {"thread_id": "nb-1", "auto_approve": True}}
+        config: RunnableConfig = {"configurable": {"thread_id": "nb-1", "auto_approve": True}}
         blockbuster = _enable_blockbuster()
         try:
             await graph.ainvoke(

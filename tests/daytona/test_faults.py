@@ -42,7 +42,7 @@ async def test_429_asking_for_more_than_the_deadline_fails_at_once(
     provider = make_provider(retry_deadline=5)
     daytona_server.faults.status("create", 429, retry_after="120")
     started = time.monotonic()
-    with pytest.raises(BackendError, match="rate_limited.*120s") as caught:
+    with pytest.raises(BackendError, match=r"rate_limited.*120s") as caught:
         await provider.acquire("t")
     assert time.monotonic() - started < 5 and "\n" not in str(caught.value)
 
@@ -118,7 +118,7 @@ async def test_create_that_never_starts_deletes_the_half_made_sandbox(
 ) -> None:
     provider = make_provider(create_timeout=1.5, retry_deadline=0.5)
     daytona_server.faults.stuck_starting = True
-    with pytest.raises(BackendError, match="create failed.*timeout") as caught:
+    with pytest.raises(BackendError, match=r"create failed.*timeout") as caught:
         await provider.acquire("t")
     assert "\n" not in str(caught.value)
     assert daytona_server.state.sandboxes == {}, "the sandbox that never started was deleted"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from prometheus_client import REGISTRY
 
@@ -61,13 +63,14 @@ async def test_metrics(provider: DaytonaProvider, daytona_server: DaytonaTestSer
     assert sample("daytona_environment_count") == environments
 
 
-async def test_pool_metrics(make_provider, daytona_server: DaytonaTestServer) -> None:  # type: ignore[no-untyped-def]
+async def test_pool_metrics(make_provider: Callable[..., DaytonaProvider], daytona_server: DaytonaTestServer) -> None:
     provider = make_provider(pool_size=2)
     claims = sample("daytona_pool_claim_seconds_count")
     await provider.warm_up()
     assert sample("daytona_pool_size") == 2
     await provider.acquire("t")
     assert sample("daytona_pool_claim_seconds_count") == claims + 1
+    assert provider.pool is not None
     await provider.pool.wait_idle()
     assert sample("daytona_pool_size") == 2
 

@@ -10,7 +10,7 @@ import stat as stat_module
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from tests.daytona_server import process
 from tests.daytona_server.responses import STATE_KEY, ErrorResponse
@@ -58,6 +58,8 @@ async def upload(request: web.Request) -> web.Response:
     reader = await request.multipart()
     paths: dict[str, str] = {}
     while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):  # the SDK sends flat form data, never nested multipart
+            raise ErrorResponse(400, "nested multipart is not supported", source=DAEMON)
         name = part.name or ""
         if name.endswith(".path"):
             paths[name[: -len(".path")]] = (await part.read()).decode()
@@ -146,7 +148,7 @@ async def list_files(request: web.Request) -> web.Response:
 async def file_info(request: web.Request) -> web.Response:
     record = running(request)
     host = resolve(request, record, request.query.get("path") or "")
-    if not os.path.lexists(host):
+    if not await asyncio.to_thread(os.path.lexists, host):
         raise ErrorResponse(404, f"file not found: {request.query.get('path')}", code="FILE_NOT_FOUND", source=DAEMON)
     return web.json_response(_file_info(host, _shown(record, host)))
 

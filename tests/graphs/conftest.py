@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.agent.conftest import agent_env, fixture_repo, provider, runtime_cleanup  # noqa: F401
+from tests.daytona.conftest import daytona_server  # noqa: F401 - the Daytona test server, for test_daytona_task
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
@@ -30,7 +31,7 @@ def by_role(**handlers: Callable[[ChatRequest], Reply | None]) -> Callable[[Chat
 @dataclass
 class Driver:
     graph: CompiledStateGraph
-    config: dict[str, Any]
+    config: RunnableConfig
     model: FakeChatModel
     events: list[dict[str, Any]] = field(default_factory=list)
 
@@ -38,7 +39,7 @@ class Driver:
         async for _, mode, chunk in self.graph.astream(
             payload, self.config, stream_mode=["custom", "updates"], subgraphs=True
         ):
-            if mode == "custom":
+            if mode == "custom" and isinstance(chunk, dict):
                 self.events.append(chunk)
         return await self.state()
 
@@ -66,7 +67,7 @@ def driver(
     policy: Callable[[ChatRequest], Reply], provider: Any, *, thread_id: str = "t1", **configurable: Any
 ) -> Driver:
     model = FakeChatModel(policy=policy)
-    config = {
+    config: RunnableConfig = {
         "configurable": {"thread_id": thread_id, "chat_model": model, "sandbox_provider": provider, **configurable}
     }
     return Driver(build().compile(checkpointer=InMemorySaver()), config, model)

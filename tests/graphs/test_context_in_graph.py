@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agent.context import SUMMARY_PREFIX
@@ -13,7 +15,7 @@ from tests.support.scripted_openai import ChatRequest, Reply
 BUDGET = 6000
 
 
-def noisy_programmer() -> callable:
+def noisy_programmer() -> Callable[[ChatRequest], Reply | None]:
     ran = [0]
 
     def handler(request: ChatRequest) -> Reply | None:
@@ -33,7 +35,7 @@ async def test_long_histories_are_summarized_within_the_budget(fixture_repo: Fix
     summaries = [r for r in d.model.requests if r.role == "summarizer"]
     assert summaries and state["usage"]["summarizer"]["calls"] == len(summaries)
     conversation = state["programmer_messages"]
-    assert isinstance(conversation[0], HumanMessage) and conversation[0].content.startswith(SUMMARY_PREFIX)
+    assert isinstance(conversation[0], HumanMessage) and conversation[0].text.startswith(SUMMARY_PREFIX)
     assert not isinstance(conversation[1], ToolMessage)
     owners = {c["id"] for m in conversation if isinstance(m, AIMessage) for c in m.tool_calls}
     assert all(m.tool_call_id in owners for m in conversation if isinstance(m, ToolMessage))

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.contract import TaskStatus
 from agent.runtime import acquire_sandbox, close_providers, get_provider, release_sandbox
 from graphs.manager import build
-from tests.daytona.conftest import daytona_server  # noqa: F401 - the test server, one per test
 from tests.daytona_server.server import API_KEY, DaytonaTestServer
 from tests.support.fixture_repo import FIXTURE_TASK, TEST_COMMAND, FixtureRepo, fix_bug_policy, unittest_output_ok
 from tests.support.net import free_port, wait_for_port
@@ -103,7 +103,9 @@ async def test_a_full_task_runs_on_the_daytona_backend(
     host_status_before = _git(fixture_repo.path, "status", "--porcelain")
     with model_endpoint(fix_bug_policy, monkeypatch, api_key=OPENAI_KEY, model="scripted") as model:
         graph = build().compile(checkpointer=InMemorySaver())
-        config = {"configurable": {"thread_id": "dt-1", "auto_approve": True, "sandbox_backend": "daytona"}}
+        config: RunnableConfig = {
+            "configurable": {"thread_id": "dt-1", "auto_approve": True, "sandbox_backend": "daytona"}
+        }
         await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": git_url}, config)
         state = dict((await graph.aget_state(config, subgraphs=True)).values)
         assert model.requests, "the task ran through the scripted model"
@@ -164,7 +166,9 @@ async def test_a_local_path_is_refused_by_the_daytona_backend(
 ) -> None:
     with model_endpoint(fix_bug_policy, monkeypatch, api_key=OPENAI_KEY, model="scripted") as model:
         graph = build().compile(checkpointer=InMemorySaver())
-        config = {"configurable": {"thread_id": "dt-local", "auto_approve": True, "sandbox_backend": "daytona"}}
+        config: RunnableConfig = {
+            "configurable": {"thread_id": "dt-local", "auto_approve": True, "sandbox_backend": "daytona"}
+        }
         await graph.ainvoke(
             {"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": str(fixture_repo.path)}, config
         )
@@ -184,9 +188,11 @@ async def test_a_follow_up_task_survives_its_sandbox_being_deleted(
 ) -> None:
     """Daytona deletes an idle sandbox (DAYTONA_AUTO_STOP_MINUTES, then DAYTONA_AUTO_DELETE_MINUTES=0): the thread's
     next task gets a new sandbox with the repository on the thread's branch, in the same process."""
-    with model_endpoint(fix_bug_policy, monkeypatch, api_key=OPENAI_KEY, model="scripted") as model:
+    with model_endpoint(fix_bug_policy, monkeypatch, api_key=OPENAI_KEY, model="scripted"):
         graph = build().compile(checkpointer=InMemorySaver())
-        config = {"configurable": {"thread_id": "dt-2", "auto_approve": True, "sandbox_backend": "daytona"}}
+        config: RunnableConfig = {
+            "configurable": {"thread_id": "dt-2", "auto_approve": True, "sandbox_backend": "daytona"}
+        }
         await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": git_url}, config)
         first = dict((await graph.aget_state(config)).values)
         assert first["status"] == TaskStatus.COMPLETED, first.get("reason")
@@ -222,7 +228,9 @@ async def test_a_sandbox_vanishing_mid_task_ends_the_task_at_once_with_a_clear_r
 
     with model_endpoint(deleting_policy, monkeypatch, api_key=OPENAI_KEY, model="scripted") as model:
         graph = build().compile(checkpointer=InMemorySaver())
-        config = {"configurable": {"thread_id": "dt-3", "auto_approve": True, "sandbox_backend": "daytona"}}
+        config: RunnableConfig = {
+            "configurable": {"thread_id": "dt-3", "auto_approve": True, "sandbox_backend": "daytona"}
+        }
         await graph.ainvoke({"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": git_url}, config)
         ended = dict((await graph.aget_state(config)).values)
         programmer_calls = len(model.requests_for("programmer"))

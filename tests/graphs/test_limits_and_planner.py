@@ -69,7 +69,8 @@ async def test_the_exploration_cap_forces_a_plan(fixture_repo: FixtureRepo, prov
 
 
 async def test_a_thread_that_hit_the_token_limit_can_start_a_new_task(fixture_repo: FixtureRepo, provider) -> None:
-    """The token limit is per task: the router's call for the thread's next message is not charged the old task's tokens."""
+    """The token limit is per task: the router's call for the thread's next message is not charged the old task's
+    tokens."""
     d = driver(fix_bug_policy, provider, auto_approve=True, max_total_tokens=1500)
     first = await d.send(repo=str(fixture_repo.path))
     assert first["status"] == TaskStatus.LIMIT_REACHED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.contract import TaskStatus
@@ -64,7 +65,7 @@ async def test_an_empty_router_reply_starts_the_task(fixture_repo: FixtureRepo, 
 
 async def test_no_model_configured_fails_at_once_naming_the_variables(agent_env: None) -> None:
     graph = build().compile(checkpointer=InMemorySaver())
-    config = {"configurable": {"thread_id": "nomodel"}}
+    config: RunnableConfig = {"configurable": {"thread_id": "nomodel"}}
     events = []
     async for mode, chunk in graph.astream(
         {"messages": [{"role": "user", "content": "fix it"}]}, config, stream_mode=["custom", "updates"]

@@ -30,7 +30,8 @@ BACKENDS = {
 }
 KNOWN_CAPABILITIES = frozenset({"network_isolation", "readonly_host", "pid_isolation", "private_tmp"})
 """network_isolation: commands cannot reach the host's network. readonly_host: commands cannot write outside the
-workspace (and /tmp). pid_isolation: commands see only the sandbox's processes. private_tmp: /tmp is the sandbox's own."""
+workspace (and /tmp). pid_isolation: commands see only the sandbox's processes. private_tmp: /tmp is the sandbox's
+own."""
 
 
 @cache

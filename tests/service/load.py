@@ -18,7 +18,8 @@ class TaskOutcome:
     task_id: str | None
     status: str
     first_event_ms: float | None
-    """POST /tasks -> the first event of the graph run on the websocket (`run_executing`: a worker started the graph)."""
+    """POST /tasks -> the first event of the graph run on the websocket (`run_executing`: a worker started the
+    graph)."""
     first_task_event_ms: float | None
     """POST /tasks -> the first event the graph itself wrote (`task_started`, after the router's model call)."""
     diff_fixed: bool

@@ -67,7 +67,8 @@ def test_banner_names_the_model_and_the_auth_mode(monkeypatch, tmp_path):
 
 
 def test_settings_in_dotenv_are_honoured_by_the_run_command(monkeypatch, tmp_path):
-    """`.env` counts like the environment: sandbox mode, project path, API keys and Redis are not overridden or missed."""
+    """`.env` counts like the environment: sandbox mode, project path, API keys and Redis are not overridden or
+    missed."""
     monkeypatch.chdir(tmp_path)
     for name in (
         "OPEN_SWE_LOCAL_MODE",

@@ -24,13 +24,11 @@ def test_plan_approval_and_question_interrupts_are_pending_input():
     question = thread(
         "interrupted", {"status": "awaiting_answer"}, {"t": [{"value": {"type": "question", "question": "Which?"}}]}
     )
-    assert (
-        pending_input(approval).plan == PLAN and derive_status(approval, pending_input(approval)) == "awaiting_approval"
-    )
-    assert (
-        pending_input(question).question == "Which?"
-        and derive_status(question, pending_input(question)) == "awaiting_answer"
-    )
+    approval_input, question_input = pending_input(approval), pending_input(question)
+    assert approval_input is not None and approval_input.plan == PLAN
+    assert derive_status(approval, approval_input) == "awaiting_approval"
+    assert question_input is not None and question_input.question == "Which?"
+    assert derive_status(question, question_input) == "awaiting_answer"
     assert pending_input(thread("idle", interrupts={"t": [{"value": {"type": "question"}}]})) is None
 
 

@@ -20,6 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.tools import BaseTool
 from langchain_openai.chat_models.base import _convert_dict_to_message, _convert_message_to_dict
 from pydantic import ConfigDict, Field, PrivateAttr
 
@@ -45,7 +46,7 @@ class FakeChatModel(BaseChatModel):
 
     _bound: dict[tuple[int, ...], FakeChatModel] = PrivateAttr(default_factory=dict)
 
-    def bind_tools(self, tools: Sequence[Any], **_: Any) -> FakeChatModel:  # type: ignore[override]
+    def bind_tools(self, tools: Sequence[Any], **_: Any) -> FakeChatModel:
         """A copy that sees `tools` (cached per tool list, as ChatOpenAI's binding reuses one client)."""
         key = tuple(id(t) for t in tools)
         bound = self._bound.get(key)
@@ -58,7 +59,8 @@ class FakeChatModel(BaseChatModel):
     def _reply(self, messages: list[BaseMessage]) -> ChatResult:
         request = ChatRequest(messages=[_convert_message_to_dict(m) for m in messages], tools=self.tools, model="fake")
         self.requests.append(request)
-        self.prompt_tokens.append(count_tokens_approximately(messages, tools=self.tools or None))
+        tools: list[BaseTool | dict[str, Any]] = list(self.tools)
+        self.prompt_tokens.append(count_tokens_approximately(messages, tools=tools or None))
         reply = self.policy(request)
         if reply.status != 200:
             raise FakeModelError(f"HTTP {reply.status}: {reply.error}")

@@ -25,6 +25,6 @@ def processes_with(marker: str) -> list[int]:
 async def wait_until_gone(marker: str, timeout: float = 5.0) -> list[int]:
     """The processes still carrying `marker` after up to `timeout` seconds (empty when they all ended)."""
     deadline = time.monotonic() + timeout
-    while (left := processes_with(marker)) and time.monotonic() < deadline:
+    while (left := processes_with(marker)) and time.monotonic() < deadline:  # noqa: ASYNC110 - no event for "exited"
         await asyncio.sleep(0.05)
     return left
