@@ -1,5 +1,6 @@
-"""Runs tests/chatui/chatui.test.mjs (node's test runner, the official `@langchain/langgraph-sdk` from the npm
-registry) against a real `langgraph dev` server and the scripted model, so `make test` covers the chat-UI flow."""
+"""The chat-UI flow against a real `langgraph dev` server and the scripted model: tests/chatui/chatui.test.mjs (node's
+test runner, the official `@langchain/langgraph-sdk` from the npm registry) for approve and the older accept list, and
+the Python `langgraph_sdk` here for edit, reject (with and without a message) and answering a question."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+from langgraph_sdk import get_client
 
-from tests.service.conftest import ALICE_KEY, RepoFactory
-from tests.support.fixture_repo import FIXTURE_TASK, PLAN, SUMMARY
+from tests.service.conftest import ALICE_KEY, ASK_MARKER, QUESTION, RepoFactory
+from tests.support.fixture_repo import FIXTURE_TASK, PLAN, SUMMARY, run_fixture_tests
 from tests.support.langgraph_server import LangGraphServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
@@ -69,3 +72,77 @@ async def test_langgraph_sdk_chat_ui_flow(node_package: Path, service: LangGraph
     code, out = await _run(_tool("node"), "--test", "--test-reporter=tap", "chatui.test.mjs", env=env, timeout=360)
     assert code == 0, f"node --test failed:\n{out}"
     assert "# pass 2" in out and "# fail 0" in out, out
+
+
+# ---------------------------------------------------------------- the other decisions, with the Python langgraph_sdk
+
+
+async def _until_interrupt(client: Any, repo: str, task: str = FIXTURE_TASK, **configurable: Any) -> tuple[str, Any]:
+    thread = await client.threads.create()
+    await client.runs.wait(
+        thread["thread_id"],
+        "agent",
+        input={"messages": [{"role": "user", "content": task}], "repo": repo},
+        config={"configurable": configurable},
+    )
+    state = await client.threads.get_state(thread["thread_id"])
+    (interrupt,) = state["tasks"][0]["interrupts"]
+    return thread["thread_id"], interrupt["value"]
+
+
+async def _resume(client: Any, thread_id: str, value: Any) -> dict[str, Any]:
+    result = await client.runs.wait(thread_id, "agent", command={"resume": value})
+    assert isinstance(result, dict), result
+    return result
+
+
+async def test_edit_decision_with_the_plan_as_text(service: LangGraphServer, new_repo: RepoFactory) -> None:
+    client = get_client(url=service.url, api_key=ALICE_KEY)
+    repo = new_repo()
+    thread_id, request = await _until_interrupt(client, str(repo.path))
+    assert request["action_requests"][0]["args"] == {"plan": PLAN}
+    edited = {"name": "approve_plan", "args": {"plan": '["Fix calc.add", "Run the tests"]'}}  # a chat UI's text field
+    result = await _resume(client, thread_id, {"decisions": [{"type": "edit", "edited_action": edited}]})
+    assert result["status"] == "completed", result.get("reason")
+    assert [(i["description"], i["status"]) for i in result["plan"]] == [
+        ("Fix calc.add", "done"),
+        ("Run the tests", "done"),
+    ]
+    assert run_fixture_tests(repo.path).passed
+
+
+async def test_reject_with_a_message_replans_and_without_one_ends(
+    service: LangGraphServer, new_repo: RepoFactory
+) -> None:
+    client = get_client(url=service.url, api_key=ALICE_KEY)
+    repo = new_repo()
+    thread_id, _ = await _until_interrupt(client, str(repo.path))
+    feedback = {"decisions": [{"type": "reject", "message": "Keep mul untouched."}]}
+    await _resume(client, thread_id, feedback)
+    state = await client.threads.get_state(thread_id)
+    (interrupt,) = state["tasks"][0]["interrupts"]
+    assert interrupt["value"]["type"] == "plan_approval", "the revised plan waits for approval again"
+    values = state["values"]
+    assert isinstance(values, dict)
+    said = [(m["type"], m["content"]) for m in values["messages"]]
+    assert said[-2:] == [("human", "Keep mul untouched."), ("ai", said[-1][1])] and said[-1][1].startswith("Here is")
+    result = await _resume(client, thread_id, {"decisions": [{"type": "reject"}]})
+    assert result["status"] == "rejected" and result["commits"] == []
+    assert not run_fixture_tests(repo.path).passed, "a rejected plan leaves the repository as it was"
+
+
+async def test_question_answered_through_an_edit(service: LangGraphServer, new_repo: RepoFactory) -> None:
+    client = get_client(url=service.url, api_key=ALICE_KEY)
+    thread_id, request = await _until_interrupt(
+        client, str(new_repo().path), task=f"{FIXTURE_TASK} {ASK_MARKER}", auto_approve=True
+    )
+    assert request["type"] == "question" and request["question"] == QUESTION
+    (action,) = request["action_requests"]
+    assert action["name"] == "answer_question" and QUESTION in action["description"]
+    assert request["review_configs"][0]["allowed_decisions"] == ["edit", "reject"]
+    answer = {"type": "edit", "edited_action": {"name": "answer_question", "args": {"answer": "Yes, leave it."}}}
+    result = await _resume(client, thread_id, {"decisions": [answer]})
+    assert result["status"] == "completed", result.get("reason")
+    texts = [m["content"] for m in result["messages"]]
+    assert QUESTION in texts and "Yes, leave it." in texts
+    assert texts.index(QUESTION) + 1 == texts.index("Yes, leave it."), "the answer follows the question"
