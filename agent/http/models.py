@@ -29,8 +29,9 @@ class CreateTaskRequest(BaseModel):
         description="An absolute local path to a git repository, or a git URL the server allows "
         "(TASK_REPO_URL_SCHEMES, TASK_REPO_URL_HOSTS, TASK_REPO_ROOTS). Defaults to OPEN_SWE_LOCAL_PROJECT_PATH.",
     )
-    sandbox: Literal["local", "daytona"] | None = Field(
-        default=None, description="Where commands run; the server's default (OPEN_SWE_LOCAL_MODE) when unset."
+    sandbox: Literal["local", "daytona", "mcp"] | None = Field(
+        default=None,
+        description="Where commands run; the server's default (SANDBOX_ROUTES, OPEN_SWE_LOCAL_MODE) when unset.",
     )
     auto_approve: bool = Field(default=False, description="Start programming without waiting for plan approval.")
     model: str | None = Field(default=None, max_length=200, description="Model for every role, e.g. 'openai:gpt-4.1'.")

@@ -27,6 +27,7 @@ from agent.http.repos import RepoPolicy, RepoRefused, parse_repo
 from agent.http.service_metrics import REQUESTS_REFUSED, TASKS_CREATED, TaskStates
 from agent.http.view import LOST, QUEUED, links, lost_view, pending_input, task_view
 from coordination.store import StoreUnavailable
+from sandbox.routing import RouteRefused, route_for
 from sandbox.settings import SandboxSettings
 
 logger = logging.getLogger("open_swe.service.tasks")
@@ -206,13 +207,23 @@ class TaskService:
     async def _start_task(self, owner: str, request: CreateTaskRequest) -> str:
         repo = await self._resolve_repo(request.repo)
         configurable = request.configurable()
+        try:
+            route = await asyncio.to_thread(route_for, repo=repo, owner=owner, requested=request.sandbox)
+        except RouteRefused as exc:
+            raise HTTPException(422, str(exc)) from None
+        except ValueError as exc:  # a bad SANDBOX_ROUTES: the server's configuration, not the request
+            raise HTTPException(503, f"the server's sandbox routing is misconfigured: {exc}") from None
+        if route.rule is not None:  # hybrid routing (SANDBOX_ROUTES) chose the backend
+            configurable["sandbox_backend"] = route.backend
+            configurable["x-local-mode"] = route.backend == "local"
+        sandbox = configurable.get("sandbox_backend")
         now = time.time()
         metadata = {
             "kind": TASK_KIND,
             "owner": owner,
             "task": request.task,
             "repo": repo,
-            "sandbox": request.sandbox,
+            "sandbox": sandbox,
             "auto_approve": request.auto_approve,
             "config": configurable,
             "created_ts": now,
@@ -225,7 +236,7 @@ class TaskService:
             owner=owner,
             task=request.task,
             repo=repo,
-            sandbox=request.sandbox,
+            sandbox=sandbox,
             auto_approve=request.auto_approve,
             created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
         )

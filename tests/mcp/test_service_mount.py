@@ -3,7 +3,9 @@ instead of langgraph-api's own MCP endpoint (langgraph.json `http.disable_mcp`).
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -26,6 +28,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LangGraphServe
         "OPEN_SWE_STATE_DIR": str(root / "state"),
         "SANDBOX_ISOLATION": "none",
         "MCP_BACKENDS": "local",
+        "SANDBOX_ROUTES": '[{"owner": "bob", "backend": "mcp"}, {"backend": "local", "allow": ["mcp"]}]',
     }
     with running_server(root / "srv", env, jobs=1) as server:
         yield server
@@ -59,3 +62,36 @@ async def test_the_service_refuses_mcp_without_a_valid_key(service: LangGraphSer
             assert response.status_code == 401, response.text
             assert "resource_metadata" not in response.headers.get("www-authenticate", "")
         assert (await http.get(f"{service.url}/.well-known/oauth-protected-resource")).status_code in (401, 404)
+
+
+def _repo(root: Path) -> str:
+    root.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return str(root)
+
+
+async def test_hybrid_routing_picks_the_backend_per_task_and_refuses_what_the_rules_do_not_allow(
+    service: LangGraphServer, tmp_path: Path
+) -> None:
+    """SANDBOX_ROUTES (see the fixture): bob's tasks run on mcp; others on local, or on mcp when they ask."""
+    repo = _repo(tmp_path / "repo")
+    async with httpx2.AsyncClient(base_url=service.url, timeout=60) as http:
+
+        async def create(key: str, **body: object) -> httpx2.Response:
+            return await http.post("/tasks", json={"task": "noop", "repo": repo, **body}, headers={"x-api-key": key})
+
+        bob = await create(BOB_KEY)
+        assert bob.status_code == 201, bob.text
+        view = (await http.get(f"/tasks/{bob.json()['id']}", headers={"x-api-key": BOB_KEY})).json()
+        assert view["sandbox"] == "mcp"
+        refused = await create(BOB_KEY, sandbox="local")
+        assert refused.status_code == 422
+        assert "sandbox 'local' is not allowed for this task by SANDBOX_ROUTES rule 0 (allowed: mcp)" in refused.text
+        alice = await create(ALICE_KEY)
+        assert alice.status_code == 201, alice.text
+        view = (await http.get(f"/tasks/{alice.json()['id']}", headers={"x-api-key": ALICE_KEY})).json()
+        assert view["sandbox"] == "local"
+        chosen = await create(ALICE_KEY, sandbox="mcp")
+        assert chosen.status_code == 201, chosen.text
+        refused = await create(ALICE_KEY, sandbox="daytona")
+        assert refused.status_code == 422 and "(allowed: local, mcp)" in refused.text
