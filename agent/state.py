@@ -77,6 +77,8 @@ class AgentState(TypedDict, total=False):
     sandbox_id: str
     sandbox_backend: str
     reason: str
+    mbox: str
+    """The task's commits as an mbox (`git format-patch --stdout`), written when it ends (agent/nodes/artifacts.py)."""
     answer: str
     """The manager's direct reply to the latest message (status `answered`)."""
     open_requests: list[str]
@@ -128,6 +130,7 @@ def new_task_state(task: str) -> dict[str, Any]:
         "task": task,
         "plan": [],
         "diff": "",
+        "mbox": "",
         "commits": [],
         "summary": "",
         "reason": "",

@@ -122,6 +122,15 @@ class TaskService:
             return await self._lost_view(owner, task_id)
         return await self._view_of(thread)
 
+    async def patch(self, owner: str, task_id: str, kind: str) -> str:
+        """The task's whole diff (`kind` "patch") or its commits as an mbox ("mbox"), as stored when it ended."""
+        thread = await self._thread(owner, task_id)
+        if thread is None:
+            await self._lost_view(owner, task_id)  # 404 unless it is the owner's lost task
+            raise HTTPException(409, "this task was lost when the server stopped before saving it; it has no diff")
+        values = (await self._with_live_values(thread)).get("values") or {}
+        return str(values.get("mbox" if kind == "mbox" else "diff") or "")
+
     async def _view_of(self, thread: dict[str, Any]) -> TaskView:
         """The view of a thread, as GET /tasks/{id} and the listing both show it."""
         task_id = str(thread["thread_id"])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
+from fastapi.responses import PlainTextResponse
 
 from agent.http.deps import caller_identity, task_service
 from agent.http.models import (
@@ -72,6 +73,28 @@ async def list_tasks(
 async def get_task(task_id: str, owner: Owner, service: Service) -> TaskView:
     """Status, plan with item states, pending question or plan, usage, diff and branch."""
     return await service.view(owner, task_id)
+
+
+@router.get(
+    "/{task_id}/diff",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"content": {"text/x-diff": {}, "application/mbox": {}}, "description": "The patch, whole"},
+        **responses(401, 404, 409, 422, 503),
+    },
+)
+async def get_task_diff(
+    task_id: str,
+    owner: Owner,
+    service: Service,
+    format: Annotated[Literal["patch", "mbox"], Query(description="patch: `git apply`; mbox: `git am`")] = "patch",
+) -> Response:
+    """The task's whole diff against its base commit (any size; kept after its sandbox is gone), or its commits as an
+    mbox. Empty until the task has changes; complete once it ended."""
+    text = await service.patch(owner, task_id, format)
+    media = "application/mbox" if format == "mbox" else "text/x-diff"
+    headers = {"Content-Disposition": f'attachment; filename="{task_id}.{format}"'}
+    return Response(text.encode("utf-8"), media_type=media, headers=headers)
 
 
 @router.post(

@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 from agent import conversation
 from agent.config import Role, load_settings
 from agent.contract import FAILED_STATUSES, TERMINAL_STATUSES, EventType, TaskStatus, event
-from agent.git import commit_all, diff_against
+from agent.git import commit_all
 from agent.limits import total_tokens
 from agent.models import ModelNotConfigured, check_all_roles
+from agent.nodes.artifacts import task_patch
 from agent.nodes.common import Run, failed, invoke_model, is_over, now
 from agent.nodes.setup import task_from_messages
 from agent.prompts import plan_text, system_prompt
@@ -175,7 +176,8 @@ async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
             )
             if commit:
                 updates["commits"] = [*commits, commit]
-            updates["diff"] = await diff_against(sandbox, state["base_commit"])
+            patch = await task_patch(sandbox, state["base_commit"])
+            updates.update(diff=patch.diff, mbox=patch.mbox)
             await release_after_task(state, config)
         except SandboxError as exc:
             if not is_over(state):  # a task that already ended keeps its own reason: it says what went wrong first
