@@ -1,10 +1,11 @@
-"""The command line: run a whole task in process with the local sandbox.
+"""The command line: run a whole task, in process with the local sandbox or on a running service.
 
     open-swe run "fix the failing test" --repo PATH [--auto-approve] [--model M]
+    open-swe run "fix the failing test" --repo PATH --server http://127.0.0.1:2024 [--api-key KEY]
 
-Shows live progress (plan, current item, each tool call), asks for plan approval (and answers to the agent's
-questions) in the terminal unless `--auto-approve`, prints the summary and the diff, and exits non-zero when the
-task did not complete (1: failed, rejected or limit reached; 2: not configured).
+Shows live progress (plan, current item, each tool call, command output line by line), asks for plan approval (and
+answers to the agent's questions) in the terminal unless `--auto-approve`, prints the summary and the diff, and exits
+non-zero when the task did not complete (1: failed, rejected or limit reached; 2: not configured or unreachable).
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 from rich.console import Console
-from rich.prompt import Prompt
-from rich.syntax import Syntax
 
+from agent.cli_remote import RemoteError, run_remote
+from agent.cli_render import TaskPrinter, literal
 from agent.config import settings_for
 from agent.contract import TaskStatus
 from agent.models import ModelNotConfigured, check_all_roles
-from agent.prompts import plan_text
 from agent.runtime import close_providers
 
 app = typer.Typer(
@@ -39,68 +39,9 @@ def main() -> None:
     """open-swe command line."""
 
 
-def render(event: dict[str, Any]) -> None:
-    """One line per task event."""
-    kind = event.get("event")
-    if kind == "task_started":
-        console.print(f"[bold]task[/bold] {event.get('task', '')}")
-    elif kind in ("plan_proposed", "plan_approved"):
-        console.print(
-            f"[bold]{'plan' if kind == 'plan_proposed' else 'plan approved'}[/bold]\n"
-            f"{plan_text(event.get('plan') or [])}"
-        )
-    elif kind == "item_started":
-        console.print(f"[bold cyan]> item {event['index'] + 1}[/bold cyan] {event.get('description', '')}")
-    elif kind == "item_completed":
-        console.print(f"[green]done item {event['index'] + 1}[/green] {event.get('summary', '')}")
-    elif kind == "tool_call":
-        args = ", ".join(f"{k}={str(v)[:80]!r}" for k, v in (event.get("args") or {}).items())
-        console.print(f"  [magenta]{event.get('tool')}[/magenta]({args})")
-    elif kind == "tool_output":
-        console.out(event.get("chunk", "").rstrip(), style="dim")
-    elif kind == "tool_result" and not event.get("ok"):
-        first_line = (str(event.get("output") or "").splitlines() or [""])[0]
-        console.out(f"    error: {first_line[:200]}", style="red")
-    elif kind == "diff_updated":
-        console.print(f"  [blue]commit[/blue] {str(event.get('commit', ''))[:10]} {event.get('message', '')}")
-    elif kind == "review":
-        console.print(
-            f"[bold]review[/bold] {event.get('verdict')}: {event.get('summary') or event.get('feedback', '')}"
-        )
-    elif kind == "question_asked":
-        console.print(f"[bold yellow]question[/bold yellow] {event.get('question')}")
-
-
-def ask_approval(request: dict[str, Any]) -> dict[str, Any]:
-    if request.get("error"):
-        console.print(f"[red]{request['error']}[/red]")
-    console.print(f"[bold]Proposed plan[/bold]\n{plan_text(request.get('plan') or [])}")
-    choice = Prompt.ask(
-        "Approve? [a]ccept / [e]dit / [r]espond with feedback / [i]gnore",
-        console=console,
-        choices=["a", "e", "r", "i"],
-        default="a",
-        show_choices=False,
-    )
-    if choice == "e":
-        console.print("Enter the new plan, one step per line; an empty line ends it.")
-        steps = []
-        while line := Prompt.ask("step", console=console, default="", show_default=False).strip():
-            steps.append(line)
-        return {"type": "edit", "plan": steps}
-    if choice == "r":
-        return {"type": "response", "message": Prompt.ask("feedback", console=console)}
-    return {"type": "ignore"} if choice == "i" else {"type": "accept"}
-
-
-def ask_answer(request: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "answer",
-        "message": Prompt.ask(f"[yellow]{request.get('question')}[/yellow]\nanswer", console=console),
-    }
-
-
-async def run_task(task: str, repo: Path, *, auto_approve: bool, model: str | None, thread_id: str) -> int:
+async def run_task(
+    printer: TaskPrinter, task: str, repo: Path, *, auto_approve: bool, model: str | None, thread_id: str
+) -> int:
     from graphs.manager import build
 
     configurable: dict[str, Any] = {
@@ -114,7 +55,7 @@ async def run_task(task: str, repo: Path, *, auto_approve: bool, model: str | No
     try:
         check_all_roles(settings_for(configurable), configurable)
     except ModelNotConfigured as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {literal(exc)}")
         return 2
     graph = build().compile(checkpointer=InMemorySaver())
     config: RunnableConfig = {"configurable": configurable, "recursion_limit": 10_000}
@@ -122,41 +63,79 @@ async def run_task(task: str, repo: Path, *, auto_approve: bool, model: str | No
     try:
         while True:
             async for event in graph.astream(payload, config, stream_mode="custom"):
-                render(event)
+                printer.render(event)
             snapshot = await graph.aget_state(config)
             if not snapshot.interrupts:
                 break
             request = snapshot.interrupts[0].value
-            payload = Command(
-                resume=ask_approval(request) if request.get("type") == "plan_approval" else ask_answer(request)
-            )
+            ask = printer.ask_approval if request.get("type") == "plan_approval" else printer.ask_answer
+            payload = Command(resume=await asyncio.to_thread(ask, request))
     finally:
         await close_providers()
     state = snapshot.values
-    status = state.get("status", "")
-    if state.get("diff"):
-        console.print(Syntax(state["diff"], "diff", theme="ansi_dark", background_color="default"))
-    usage = (state.get("usage") or {}).get("total", {})
-    console.print(
-        f"[bold]status[/bold] {status}  [bold]branch[/bold] {state.get('branch', '-')}  "
-        f"[bold]commits[/bold] {len(state.get('commits') or [])}  [bold]tokens[/bold] {usage.get('total_tokens', 0)}"
-    )
-    console.print(f"[bold]summary[/bold] {state.get('summary') or state.get('reason', '')}")
-    return 0 if status in (TaskStatus.COMPLETED, TaskStatus.ANSWERED) else 1
+    printer.result({**state, "commits": state.get("commits") or []})
+    return 0 if state.get("status") in (TaskStatus.COMPLETED, TaskStatus.ANSWERED) else 1
+
+
+def _is_url(repo: str) -> bool:
+    return repo.startswith(("http://", "https://", "ssh://", "git://", "file://", "git@"))
 
 
 @app.command()
 def run(
     task: Annotated[str, typer.Argument(help="What to do, in plain words.")],
-    repo: Annotated[Path, typer.Option(help="The repository to work on.", exists=True, file_okay=False)] = Path("."),
+    repo: Annotated[
+        str, typer.Option(help="The repository: a local directory, or with --server a path on the server or a git URL.")
+    ] = ".",
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Skip the plan approval.")] = False,
     model: Annotated[str | None, typer.Option(help="Model for every role (overrides MODEL).")] = None,
-    thread_id: Annotated[str | None, typer.Option(help="Thread id; the branch is agent/<thread_id>.")] = None,
+    thread_id: Annotated[
+        str | None, typer.Option(help="Thread id in process; the branch is agent/<thread_id>.")
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            help="Run on this service (e.g. http://127.0.0.1:2024) instead of in process.", envvar="OPEN_SWE_SERVER"
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="The service's API key (with --server).", envvar="OPEN_SWE_API_KEY", show_default=False),
+    ] = None,
+    sandbox: Annotated[
+        str | None, typer.Option(help="With --server: 'local' or 'daytona' (the server's default when unset).")
+    ] = None,
 ) -> None:
-    """Run a task on a local repository, start to finish."""
+    """Run a task start to finish, in process on a local repository or on a running service (--server)."""
+    printer = TaskPrinter(console)
+    if server:
+        if not api_key:
+            console.print("[red]error:[/red] --server needs an API key: pass --api-key or set OPEN_SWE_API_KEY")
+            raise typer.Exit(2)
+        body: dict[str, Any] = {"task": task, "auto_approve": auto_approve}
+        body["repo"] = repo if _is_url(repo) else str(Path(repo).resolve())
+        if model:
+            body["model"] = model
+        if sandbox:
+            body["sandbox"] = sandbox
+        try:
+            code = asyncio.run(run_remote(printer, server=server, api_key=api_key, body=body))
+        except RemoteError as exc:
+            console.print(f"[red]error:[/red] {literal(exc)}")
+            code = 2
+        raise typer.Exit(code)
+    path = Path(repo)
+    if not path.is_dir():
+        console.print(f"[red]error:[/red] --repo {literal(repo)} is not a directory")
+        raise typer.Exit(2)
     code = asyncio.run(
         run_task(
-            task, repo, auto_approve=auto_approve, model=model, thread_id=thread_id or f"cli-{uuid.uuid4().hex[:8]}"
+            printer,
+            task,
+            path,
+            auto_approve=auto_approve,
+            model=model,
+            thread_id=thread_id or f"cli-{uuid.uuid4().hex[:8]}",
         )
     )
     raise typer.Exit(code)

@@ -1,11 +1,14 @@
 """The web page in headless Chromium against a real server and the scripted model: a task from sign-in to diff,
-the page served from another origin (allowed and refused), and the websocket tickets."""
+the page served from another origin (allowed and refused), and the websocket tickets; and the CLI driving the same
+server (`open-swe run --server`)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +21,8 @@ import websockets
 from playwright.sync_api import Browser, Page, expect
 
 from tests.support.fixture_repo import FIXTURE_TASK, PLAN, run_fixture_tests
+from tests.support.langgraph_server import REPO_ROOT
+from tests.support.net import free_port
 from tests.web.conftest import ALICE_KEY, BOB_KEY, TICKET_TTL
 
 pytestmark = pytest.mark.e2e
@@ -179,6 +184,42 @@ def test_cors_preflight_answers_only_the_allowed_origin(server, origins):
     assert no.status_code == 400 and "access-control-allow-origin" not in no.headers
     plain = httpx.get(f"{server.url}/healthz", headers={"Origin": refused.url})
     assert "access-control-allow-origin" not in plain.headers
+
+
+def _cli(*args: str, key: str | None = ALICE_KEY, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "OPEN_SWE_"))}
+    env.update(PYTHONPATH=str(REPO_ROOT), COLUMNS="200")
+    if key:
+        env["OPEN_SWE_API_KEY"] = key
+    return subprocess.run(
+        [sys.executable, "-m", "agent.cli", "run", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=170,
+    )
+
+
+def test_the_cli_drives_the_running_server_with_approval_in_the_terminal(server, new_repo):
+    proc = _cli(FIXTURE_TASK, "--repo", str(new_repo.path), "--server", server.url, "--sandbox", "local", stdin="a\n")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "Approve? [a]ccept / [e]dit" in out  # the prompt's brackets are not eaten as markup
+    assert "Ran 2 tests in" in out and "\nR\na\nn" not in out  # command output as lines
+    assert "+    return a + b" in out and "status completed" in out and "branch agent/" in out
+    assert run_fixture_tests(new_repo.path).passed
+    listed = httpx.get(f"{server.url}/tasks", headers={"x-api-key": ALICE_KEY}).json()["tasks"]
+    assert any(t["repo"] == str(new_repo.path) and t["status"] == "completed" for t in listed)
+
+
+def test_the_cli_says_what_is_wrong_with_the_server_or_key(server):
+    no_key = _cli("x", "--server", server.url, key=None)
+    assert no_key.returncode == 2 and "needs an API key" in no_key.stdout
+    bad_key = _cli("x", "--server", server.url, key="osk_wrong")
+    assert bad_key.returncode == 2 and "answered 401: invalid API key" in bad_key.stdout
+    nobody = _cli("x", "--server", f"http://127.0.0.1:{free_port()}")
+    assert nobody.returncode == 2 and "cannot reach" in nobody.stdout
 
 
 def _create_task(url: str, key: str, repo: str | None = None) -> str:
