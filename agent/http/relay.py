@@ -131,13 +131,19 @@ class RunRelay:
         await self._append(task_id, "run_ended", run_id=run_id, run_status=run.get("status"), status=view.status)
         if view.status in TERMINAL_STATUSES and view.status != "cancelled":
             if not graph_ended:
-                kind = EventType.FAILED.value if view.status in FAILED_STATUSES else EventType.FINISHED.value
+                kind = end_event(view.status)
                 await self._append(task_id, kind, status=view.status, reason=view.reason, summary=view.summary)
             created = (thread.get("metadata") or {}).get("created_ts")
             if isinstance(created, int | float):
                 TASK_DURATION.labels(view.status).observe(max(0.0, time.time() - created))
             record_usage(view.usage)
         logger.info("run ended", extra={"task_id": task_id, "run_id": run_id, "status": view.status})
+
+
+def end_event(status: str) -> str:
+    """The event that closes a task with this terminal status in its log: `failed` only for failures; `completed`,
+    `needs_review` and `answered` (a message answered without a task) end with `finished`."""
+    return EventType.FAILED.value if status in FAILED_STATUSES else EventType.FINISHED.value
 
 
 def _status_in_update(update: dict[str, Any]) -> str | None:
