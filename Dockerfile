@@ -31,6 +31,7 @@ COPY --chown=app:app agent ./agent
 COPY --chown=app:app graphs ./graphs
 COPY --chown=app:app sandbox ./sandbox
 COPY --chown=app:app coordination ./coordination
+COPY --chown=app:app service/web/dist ./service/web/dist
 RUN uv sync --frozen --no-dev \
     && ln -s /data/langgraph .langgraph_api
 

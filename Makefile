@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 PORT ?= 2024
 UV := $(shell command -v uv 2>/dev/null || echo "$$HOME/.local/bin/uv")
 
-.PHONY: setup dev test bench eval lock web
+.PHONY: setup dev test bench eval lock web install-cli
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -32,3 +32,8 @@ lock:
 # Rebuild the web page's bundle (service/web/dist, committed) and run its unit tests; needs node 20+ and npm.
 web:
 	@cd service/web && npm ci --no-audit --no-fund && npm test && npm run build
+
+# Put the `open-swe` command (.venv/bin/open-swe, installed by `make setup`) on PATH: a symlink in ~/.local/bin.
+install-cli: setup
+	@mkdir -p "$$HOME/.local/bin" && ln -sf "$(CURDIR)/.venv/bin/open-swe" "$$HOME/.local/bin/open-swe"
+	@echo "open-swe -> $(CURDIR)/.venv/bin/open-swe (in ~/.local/bin; add it to PATH if it is not)"
