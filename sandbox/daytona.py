@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CREATE_TOKEN_LABEL = "open-swe.create-token"
+FILL_LABEL = "open-swe.fill"
+FILL_PENDING = "pending"
+"""Label of a sandbox created or claimed for a thread and not yet filled (`DaytonaProvider.mark_filled`)."""
 DEFAULT_API_URL = "https://app.daytona.io/api"
 STOPPED_STATES = frozenset({"stopped", "archived", "paused"})
 STARTING_STATES = frozenset({"starting", "restoring", "creating", "pulling_snapshot", "resuming", "pending_build"})
@@ -305,8 +308,33 @@ class DaytonaProvider:
             with EXECUTION_TIME.labels("acquire").time():
                 remote = await self._existing(thread_id, sandbox_id)
                 if remote is not None and (ready := await self._ready(remote)) is not None:
-                    return self._lease(ready, fresh=False)
+                    if ready.labels.get(FILL_LABEL) != FILL_PENDING:
+                        return self._lease(ready, fresh=False)
+                    return await self._refill(ready)
                 return self._lease(await self._fresh(thread_id), fresh=True)
+
+    async def mark_filled(self, sandbox_id: str) -> None:
+        """The caller populated a fresh lease (cloned the repository): from now on the sandbox is reused as is.
+
+        Until then the sandbox carries the label `open-swe.fill=pending` (set when it is created or claimed for a
+        thread), so one whose create answer came too late or whose clone failed is found again as fresh, not as a
+        workspace ready to work on."""
+        remote = self._held.get(sandbox_id) or await self._get(sandbox_id)
+        if remote is None or remote.labels.get(FILL_LABEL) != FILL_PENDING:
+            return
+        labels = {k: v for k, v in remote.labels.items() if k != FILL_LABEL}
+        await self._control("labels", lambda: remote.set_labels(labels, request_timeout=self._rt))
+
+    async def _refill(self, remote: AsyncSandbox) -> Lease:
+        """A sandbox that was created for the thread but never filled: emptied, and leased as fresh to be filled."""
+        log.warning(
+            "sandbox %s was created but never filled (late create answer or failed clone); filling it", remote.id
+        )
+        lease = self._lease(remote, fresh=True)
+        result = await lease.sandbox.exec("find . -mindepth 1 -delete", timeout=self.settings.start_timeout)
+        if not result.ok:
+            raise BackendError(f"could not empty the unfilled sandbox {remote.id}: {result.output.strip()[-300:]}")
+        return lease
 
     async def release(self, sandbox_id: str, *, delete: bool | None = None) -> None:
         remote = self._held.pop(sandbox_id, None)
@@ -327,6 +355,15 @@ class DaytonaProvider:
             if exc.status_code not in (404, 410):
                 message = self._api.one_line(f"Daytona release of {sandbox_id} failed: {exc}")
                 raise BackendError(message) from exc
+
+    async def touch(self, sandbox_id: str) -> bool:
+        """Refresh a started sandbox's activity (its idle clock restarts); False when it is gone or not running."""
+        remote = self._held.get(sandbox_id) or await self._get(sandbox_id)
+        if remote is None:
+            return False
+        await self._control("activity", lambda: remote.refresh_activity(request_timeout=self._rt))
+        await self._api.call("refresh", lambda: remote.refresh_data())
+        return state_of(remote) == "started"
 
     async def warm_up(self) -> int:
         """Fill the warm pool now (e.g. at service start). Returns the sandboxes added by this process."""
@@ -395,14 +432,14 @@ class DaytonaProvider:
             claimed = await self.pool.claim(lambda sid: self._claim(sid, thread_id))
             if claimed is not None:
                 return claimed
-        return await self._create(self.settings.labels_for(thread_id))
+        return await self._create(self.settings.labels_for(thread_id) | {FILL_LABEL: FILL_PENDING})
 
     async def _claim(self, sandbox_id: str, thread_id: str) -> AsyncSandbox | None:
         remote = await self._get(sandbox_id)
         if remote is None or state_of(remote) != "started":
             return None
         kept = {k: v for k, v in remote.labels.items() if k != POOL_LABEL}
-        labels = kept | self.settings.labels_for(thread_id)
+        labels = kept | self.settings.labels_for(thread_id) | {FILL_LABEL: FILL_PENDING}
         await self._control("labels", lambda: remote.set_labels(labels, request_timeout=self._rt))
         # Its idle clock restarts now: a sandbox claimed late in its pool life must not stop under the thread.
         await self._control("activity", lambda: remote.refresh_activity(request_timeout=self._rt))

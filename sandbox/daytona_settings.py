@@ -55,6 +55,11 @@ class DaytonaSettings(BaseSettings):
     release_action: ReleaseAction = Field(default=ReleaseAction.STOP, validation_alias=_env("DAYTONA_RELEASE_ACTION"))
     pool_size: int = Field(default=0, ge=0, le=100, validation_alias=_env("DAYTONA_POOL_SIZE"))
     """Started sandboxes kept ready for instant acquisition (0 = no pool)."""
+    keepalive_minutes: float = Field(default=24 * 60, ge=0, validation_alias=_env("DAYTONA_KEEPALIVE_MINUTES"))
+    """While a task waits for a human (plan approval, an answer), its sandbox's activity is refreshed for at most
+    this many minutes so Daytona does not auto-stop (and, with auto-delete 0, delete) it (0 = off)."""
+    keepalive_interval: float | None = Field(default=None, gt=0, validation_alias=_env("DAYTONA_KEEPALIVE_INTERVAL"))
+    """Seconds between two activity refreshes; unset = a third of DAYTONA_AUTO_STOP_MINUTES."""
     redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"))
     """Shared coordination store (one warm pool across processes); unset = in process."""
     create_timeout: float = Field(default=60.0, gt=0, validation_alias=_env("DAYTONA_CREATE_TIMEOUT"))
@@ -66,6 +71,12 @@ class DaytonaSettings(BaseSettings):
     """Total seconds one operation may spend retrying."""
     retry_base_delay: float = Field(default=0.5, gt=0, validation_alias=_env("DAYTONA_RETRY_BASE_DELAY"))
     retry_max_delay: float = Field(default=10.0, gt=0, validation_alias=_env("DAYTONA_RETRY_MAX_DELAY"))
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        if self.keepalive_interval is not None:
+            return self.keepalive_interval
+        return max(10.0, self.auto_stop_minutes * 60 / 3) if self.auto_stop_minutes else 300.0
 
     def labels_for(self, thread_id: str | None = None) -> dict[str, str]:
         labels = {SERVICE_LABEL: self.service_label}

@@ -19,6 +19,7 @@ from agent.contract import FAILED_STATUSES, TERMINAL_STATUSES, EventType
 from agent.http.eventlog import EventLog
 from agent.http.service_metrics import TASK_DURATION, TASK_EVENTS, TOOL_CALLS, TaskStates, record_usage
 from agent.http.view import task_view
+from sandbox.daytona_keepalive import WaitingSandboxes
 
 logger = logging.getLogger("open_swe.service.relay")
 
@@ -37,11 +38,14 @@ class RunRelay:
         self._order: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task[None]] = set()
         self._following: set[str] = set()
+        self._waiting = WaitingSandboxes(_touch_daytona)
+        """Daytona sandboxes of tasks waiting for a human, kept from auto-stopping (DAYTONA_KEEPALIVE_MINUTES)."""
 
     def follow(self, task_id: str, run_id: str) -> None:
         if run_id in self._following:
             return
         self._following.add(run_id)
+        self._waiting.resumed(task_id)
         job = asyncio.create_task(self._relay(task_id, run_id), name=f"relay-{run_id}")
         self._tasks.add(job)
         job.add_done_callback(self._tasks.discard)
@@ -50,6 +54,7 @@ class RunRelay:
         for job in list(self._tasks):
             job.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._waiting.aclose()
 
     async def _relay(self, task_id: str, run_id: str) -> None:
         try:
@@ -128,6 +133,7 @@ class RunRelay:
             failure = "the run failed (see the server log for the error)"
         view = task_view(thread, failure=failure)
         self._states.set(task_id, view.status)
+        await self._waiting.settled(task_id, view.status, thread.get("values") or {})
         await self._append(task_id, "run_ended", run_id=run_id, run_status=run.get("status"), status=view.status)
         if view.status in TERMINAL_STATUSES and view.status != "cancelled":
             if not graph_ended:
@@ -144,6 +150,14 @@ def end_event(status: str) -> str:
     """The event that closes a task with this terminal status in its log: `failed` only for failures; `completed`,
     `needs_review` and `answered` (a message answered without a task) end with `finished`."""
     return EventType.FAILED.value if status in FAILED_STATUSES else EventType.FINISHED.value
+
+
+async def _touch_daytona(sandbox_id: str) -> bool:
+    """Refresh a waiting task's sandbox through this process's Daytona provider (the one the graphs use)."""
+    from agent.runtime import provider_for
+
+    touch = getattr(await provider_for("daytona"), "touch", None)
+    return bool(touch is not None and await touch(sandbox_id))
 
 
 def _status_in_update(update: dict[str, Any]) -> str | None:
