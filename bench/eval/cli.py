@@ -84,7 +84,15 @@ def load_tasks(args: argparse.Namespace) -> list[Task]:
 
 @contextlib.contextmanager
 def model_env(args: argparse.Namespace, tasks: list[Task]) -> Iterator[dict[str, str]]:
-    """The model settings of the server: a scripted model for oracle/noop, else the given endpoint."""
+    """The model settings of the server: a scripted model for oracle/noop, else the given endpoint (none with --server:
+    that service has its own; `--model` then goes into each task's request)."""
+    if args.server:
+        if args.policy in POLICIES:
+            raise SuiteError(f"--policy {args.policy} serves its own scripted model: it cannot drive --server")
+        if not os.environ.get("OPEN_SWE_EVAL_API_KEY"):
+            raise SuiteError("--server needs the service's API key in OPEN_SWE_EVAL_API_KEY")
+        yield {}
+        return
     if args.policy in POLICIES:
         with ScriptedOpenAI(POLICIES[args.policy](tasks)) as scripted:
             yield {"OPENAI_BASE_URL": scripted.base_url, "OPENAI_API_KEY": "sk-eval-scripted", "MODEL": "scripted"}
@@ -133,7 +141,11 @@ async def run_one(
     prepared = await preparing
     if isinstance(prepared, Exception):
         return row(task, AgentRun(status="setup_failed", reason=str(prepared)), {"resolved": False})
-    limits = {k: v for k, v in (("max_steps", args.max_steps), ("max_total_tokens", args.max_total_tokens)) if v}
+    limits: dict[str, Any] = {
+        k: v for k, v in (("max_steps", args.max_steps), ("max_total_tokens", args.max_total_tokens)) if v
+    }
+    if args.server and args.model:
+        limits["model"] = args.model
     async with gate:
         run = await client.run(prepared, sandbox=args.backend, timeout=args.task_timeout, limits=limits)
     started = time.monotonic()

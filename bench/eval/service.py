@@ -75,7 +75,7 @@ class ServiceClient:
         except (TimeoutError, websockets.WebSocketException, OSError):
             return count
 
-    async def run(self, prepared: Prepared, *, sandbox: str, timeout: float, limits: dict[str, int]) -> AgentRun:
+    async def run(self, prepared: Prepared, *, sandbox: str, timeout: float, limits: dict[str, Any]) -> AgentRun:
         outcome = AgentRun()
         started = time.monotonic()
         body = {

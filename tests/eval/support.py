@@ -36,9 +36,11 @@ def last_json(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return result
 
 
-def git(cwd: Path, *args: str) -> str:
+def git(cwd: Path, *args: str, stdin: str | None = None) -> str:
     ident = ["-c", "user.name=t", "-c", "user.email=t@localhost"]
-    return subprocess.run(["git", *ident, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *ident, *args], cwd=cwd, check=True, capture_output=True, text=True, input=stdin
+    ).stdout.strip()
 
 
 BUGGY = "def clamp(x, lo, hi):\n    return max(lo, x)\n"

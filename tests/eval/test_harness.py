@@ -44,13 +44,13 @@ def test_noop_resolves_nothing(work_dir: Path) -> None:
         assert row["fail_to_pass"].startswith("0/"), row  # every FAIL_TO_PASS test still fails without a change
 
 
-def test_swe_bench_instance_oracle_and_noop(work_dir: Path) -> None:
+def test_swe_bench_instance_is_graded_like_the_suite(work_dir: Path) -> None:
     repos = work_dir / "repos"
     path = work_dir / "instances.json"
     path.write_text(json.dumps([swe_bench_instance(repos)]))
     common = ["--swe-bench", str(path), "--repos", str(repos), "--work-dir", str(work_dir / "runs")]
     oracle = last_json(run_eval("--policy", "oracle", *common))
     assert (oracle["tasks"], oracle["resolved"]) == (1, 1), oracle
-    noop = last_json(run_eval("--policy", "noop", *common))
-    assert (noop["tasks"], noop["resolved"]) == (1, 0), noop
-    assert noop["per_task"][0]["pass_to_pass"] == "1/1"
+    assert oracle["per_task"][0]["fail_to_pass"] == "1/1" and oracle["per_task"][0]["pass_to_pass"] == "1/1"
+    checked = last_json(run_eval("--validate", *common))  # before the fix FAIL_TO_PASS fails, after it passes
+    assert checked == {"tasks": 1, "valid": 1, "problems": {}}

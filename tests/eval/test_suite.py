@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,9 +14,11 @@ from pathlib import Path
 import pytest
 from unidiff import PatchSet
 
+from bench.eval.grade import grade, validate
 from bench.eval.sources import download
-from bench.eval.suite import Source, SuiteError, load_suite, load_swe_bench, select
-from tests.eval.support import run_eval, swe_bench_instance
+from bench.eval.suite import Source, SuiteError, Task, load_suite, load_swe_bench, select
+from bench.eval.workspace import prepare
+from tests.eval.support import git, run_eval, swe_bench_instance
 
 
 def test_the_suite_has_enough_real_tasks_of_varied_kinds() -> None:
@@ -42,6 +46,12 @@ def test_model_run_without_a_model_is_refused_before_any_work() -> None:
     proc = run_eval("--tasks", "ms-decimals", "--model", "", "--work-dir", "/var/tmp", timeout=60, env={"MODEL": ""})
     assert proc.returncode == 2
     assert "no model: pass --model" in proc.stderr
+
+
+def test_scripted_policies_cannot_drive_another_service() -> None:
+    proc = run_eval("--policy", "oracle", "--server", "http://127.0.0.1:9", "--tasks", "ms-decimals", timeout=120)
+    assert proc.returncode == 2
+    assert "--policy oracle serves its own scripted model" in proc.stderr
 
 
 def test_work_dir_under_tmp_is_refused() -> None:
@@ -105,3 +115,35 @@ async def test_downloads_are_verified_by_sha256_and_cached(index: tuple[str, byt
     with pytest.raises(SuiteError, match="does not match the pinned"):
         await download(bad, tmp_path / "other", index=url)
     assert not list((tmp_path / "other" / "sources").iterdir()), "a download that fails verification is not kept"
+
+
+async def test_a_git_bundle_source_is_prepared_and_validated(tmp_path: Path) -> None:
+    """A task whose repository is a git bundle: starting state = the bundle's commit with the fix reversed."""
+    instance = swe_bench_instance(tmp_path / "repos")
+    origin = tmp_path / "repos" / "acme__clampy"
+    git(origin, "apply", "-", stdin=instance["patch"])  # the bundle holds the fixed code; the task reverses the fix
+    git(origin, "commit", "-q", "-am", "fixed")
+    bundle = tmp_path / "clampy.bundle"
+    git(origin, "bundle", "create", str(bundle), "main")
+    task = Task(
+        id="clampy-bundle",
+        project="clampy",
+        source=Source(kind="bundle", path=str(bundle), ref="main"),
+        problem_statement=instance["problem_statement"],
+        patch=instance["patch"],
+        test_patch=instance["test_patch"],
+        fail_to_pass=("test_clampy.py::test_high",),
+        pass_to_pass=("test_clampy.py::test_low",),
+        reverse=(instance["patch"],),
+    )
+    work = Path(tempfile.mkdtemp(prefix="eval-bundle-", dir="/var/tmp"))
+    try:
+        prepared = await prepare(task, work, work / "cache")
+        assert "return max(lo, x)" in (prepared.repo / "clampy.py").read_text()  # the bug is in the workspace
+        assert (prepared.repo / ".venv" / "bin" / "python").exists()
+        assert git(prepared.repo, "status", "--porcelain") == "", ".venv is kept out of the diff"
+        assert await validate(prepared) == []
+        wrong = await grade(prepared, "--- a/clampy.py\n+++ b/clampy.py\n@@ -1 +1 @@\n-nothing\n+else\n")
+        assert not wrong.resolved and "does not apply" in wrong.error
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
