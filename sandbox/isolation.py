@@ -118,6 +118,7 @@ class Bwrap:
         workspace: Path,
         *,
         writable: Iterable[Path] = (),
+        readonly: Iterable[Path] = (),
         python: str | None = None,
         git_dirs: Iterable[Path] = (),
         rg: str | None = None,
@@ -151,7 +152,7 @@ class Bwrap:
             args += ["--ro-bind", prefix, prefix]
         if rg is not None:
             args += ["--ro-bind", os.path.realpath(rg), f"{TOOLS_DIR}/rg"]
-        for path in self.extra_ro:
+        for path in (*self.extra_ro, *readonly):
             if path.exists():
                 args += ["--ro-bind", str(path), str(path)]
         home = Path.home()

@@ -2,8 +2,9 @@
 
 `LocalSandbox` is one workspace (a directory) plus one resident command runner (see `runner.py`), started on first
 use, inside bubblewrap when isolation is on. File operations run on the host, confined by `Workspace`.
-`LocalProvider` hands workspaces to threads: the project itself (one thread at a time per path) or a git worktree
-per thread.
+`LocalProvider` hands workspaces to threads: the project itself (one thread at a time per path) or, in worktree
+mode, a clone of the repository per thread (its own refs, index and configuration; objects shared read-only), so one
+thread can neither read nor change another's files, branches or the repository's configuration.
 """
 
 from __future__ import annotations
@@ -36,7 +37,15 @@ from sandbox.search import find_rg
 from sandbox.search import search as rg_search
 from sandbox.secrets import command_env, env_files, remember_env_files
 from sandbox.settings import ResourceLimits, SandboxSettings, WorkspaceMode
-from sandbox.workspace import PathLock, add_worktree, check_thread_id, remove_worktree, repository, worktree_path
+from sandbox.workspace import (
+    CHECKOUT,
+    PathLock,
+    add_clone,
+    check_thread_id,
+    remove_clone,
+    repository,
+    worktree_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +60,7 @@ class LocalSandbox:
         settings: SandboxSettings | None = None,
         isolation: Bwrap | None = None,
         writable: Sequence[Path] = (),
+        readonly: Sequence[Path] = (),
         sandbox_id: str | None = None,
     ) -> None:
         self._ws = Workspace(root)
@@ -64,7 +74,12 @@ class LocalSandbox:
         fd_data = None
         if isolation is not None:
             git_dirs = [self._ws.root / ".git", *writable]
-            argv = isolation.argv(self._ws.root, writable=writable, python=python, git_dirs=git_dirs, rg=rg) + argv
+            argv = [
+                *isolation.argv(
+                    self._ws.root, writable=writable, readonly=readonly, python=python, git_dirs=git_dirs, rg=rg
+                ),
+                *argv,
+            ]
             fd_data = (SECCOMP_FD, isolation.seccomp_program())
             self._tools = TOOLS_DIR
         else:
@@ -290,11 +305,21 @@ class LocalProvider:
     async def _worktree(self, thread_id: str, sid: str, project: Path, isolation: Bwrap | None) -> tuple[_Held, bool]:
         repo, common = await repository(project)
         dest = worktree_path(self._settings.state_dir, repo, thread_id)
-        fresh = await add_worktree(repo, dest, f"agent/{thread_id}")
-        # git inside the worktree writes to the main repository's git dir (objects, refs, index): keep it writable.
+        fresh = await add_clone(repo, dest, branch_of(thread_id))
+        # the clone borrows the repository's objects (alternates): readable, not writable, inside the sandbox
         sandbox = await asyncio.to_thread(
-            LocalSandbox, dest, settings=self._settings, isolation=isolation, writable=[common], sandbox_id=sid
+            LocalSandbox,
+            dest,
+            settings=self._settings,
+            isolation=isolation,
+            readonly=[common / "objects"],
+            sandbox_id=sid,
         )
+        if fresh:
+            result = await sandbox.exec(CHECKOUT, timeout=self._settings.exec_timeout)
+            if not result.ok:
+                await sandbox.aclose()
+                raise SandboxError(f"checking out {branch_of(thread_id)} failed: {result.output.strip()[-400:]}")
         return _Held(thread_id, sandbox, project, repo=repo), fresh
 
     async def release(self, sandbox_id: str, *, delete: bool | None = None) -> None:
@@ -312,7 +337,7 @@ class LocalProvider:
             if held.lock is not None:
                 held.lock.release()
             if held.repo is not None and delete:
-                await remove_worktree(held.repo, Path(held.sandbox.root))
+                await remove_clone(held.repo, Path(held.sandbox.root), branch_of(held.thread_id))
 
     async def aclose(self) -> None:
         """Stop every runner and release every lock; worktrees stay on disk for the threads to resume."""
@@ -320,6 +345,10 @@ class LocalProvider:
             held, self._held = list(self._held.values()), {}
             for entry in held:
                 await self._drop(entry, delete=False)
+
+
+def branch_of(thread_id: str) -> str:
+    return f"agent/{thread_id}"
 
 
 def _plain_tools(state_dir: Path, rg: str) -> Path:

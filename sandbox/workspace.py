@@ -1,4 +1,8 @@
-"""Where a local sandbox works: the project itself (locked, one thread at a time) or a git worktree per thread."""
+"""Where a local sandbox works: the project itself (locked, one thread at a time) or a clone per thread.
+
+Every git command the service runs on the host goes through `git`, with a configuration the repository cannot
+influence: a repository's content and configuration are the thread's (hostile) input.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,17 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import re
+import shlex
+import shutil
 from pathlib import Path
 
 from sandbox.base import SandboxBusy, SandboxError
 from sandbox.secrets import command_env
+
+log = logging.getLogger(__name__)
 
 _THREAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
@@ -58,15 +67,51 @@ class PathLock:
             self._fd = None
 
 
+HARDENED_CONFIG = (
+    "core.hooksPath=/dev/null",
+    "core.fsmonitor=false",
+    "core.untrackedCache=false",
+    "core.pager=cat",
+    "core.editor=true",
+    "core.askPass=",
+    "core.sshCommand=false",
+    "core.alternateRefsCommand=true",
+    "credential.helper=",
+    "diff.external=",
+    "protocol.allow=never",
+    "protocol.file.allow=always",
+    "submodule.recurse=false",
+)
+"""Configuration a repository cannot override on the host: no hooks, fsmonitor, pager, editor, askpass, ssh command,
+credential helper, external diff, alternate-refs command, network protocol or submodule recursion. Filter and textconv
+drivers cannot be named this way: the host never checks files out or diffs (that happens inside the sandbox)."""
+HARDENED_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_ATTR_NOSYSTEM": "1",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_PAGER": "cat",
+    "GIT_EDITOR": "true",
+    "GIT_ASKPASS": "/bin/false",
+    "GIT_SSH_COMMAND": "false",
+    "GIT_NO_REPLACE_OBJECTS": "1",
+    "GIT_PROTOCOL_FROM_USER": "0",
+}
+"""The environment of host-side git: no system or user configuration either."""
+
+
+def hardened(*args: str) -> list[str]:
+    """`git <args>` with HARDENED_CONFIG ahead of them."""
+    flags = [item for setting in HARDENED_CONFIG for item in ("-c", setting)]
+    return ["git", *flags, *args]
+
+
 async def git(*args: str, cwd: Path) -> str:
-    """Run git on the host with a scrubbed environment and hooks disabled (a repository's hooks are its code)."""
+    """Run git on the host with a configuration the repository cannot influence (see HARDENED_CONFIG)."""
     proc = await asyncio.create_subprocess_exec(
-        "git",
-        "-c",
-        "core.hooksPath=/dev/null",
-        *args,
+        *hardened(*args),
         cwd=cwd,
-        env=command_env(),
+        env={**command_env(), **HARDENED_ENV},
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -90,19 +135,53 @@ def worktree_path(state_dir: Path, repo: Path, thread_id: str) -> Path:
     return state_dir / "worktrees" / path_key(repo) / thread_id
 
 
-async def add_worktree(repo: Path, dest: Path, branch: str) -> bool:
-    """Check out `branch` (created from HEAD if new) at `dest`. False when the worktree was already there."""
-    if await asyncio.to_thread((dest / ".git").exists):
+async def add_clone(repo: Path, dest: Path, branch: str) -> bool:
+    """A clone of `repo` for one thread at `dest`, on `branch` (the repository's own if it exists, else new from
+    HEAD), sharing the repository's objects (alternates) but nothing else: its own refs, index and configuration.
+    Files are not checked out here (a checkout runs the repository's filters): `CHECKOUT` does it in the sandbox.
+    False when the clone was already there."""
+    if await asyncio.to_thread((dest / ".git").is_dir):
         return False
+    await asyncio.to_thread(shutil.rmtree, dest, True)  # a half-made clone (or an old worktree) is made again
     await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
-    await git("worktree", "prune", cwd=repo)
     exists = bool(await git("branch", "--list", branch, cwd=repo))
-    await git("worktree", "add", *([str(dest), branch] if exists else ["-b", branch, str(dest)]), cwd=repo)
+    sha = await git("rev-parse", "--verify", f"refs/heads/{branch}^{{commit}}" if exists else "HEAD", cwd=repo)
+    await git("clone", "--quiet", "--shared", "--no-checkout", "--template=", str(repo), str(dest), cwd=repo)
+    await git("update-ref", f"refs/heads/{branch}", sha, cwd=dest)
+    await git("symbolic-ref", "HEAD", f"refs/heads/{branch}", cwd=dest)
     return True
 
 
-async def remove_worktree(repo: Path, dest: Path) -> None:
-    """Remove the worktree (uncommitted changes go with it; its branch stays) and prune git's record of it."""
-    if await asyncio.to_thread(dest.exists):
-        await git("worktree", "remove", "--force", str(dest), cwd=repo)
-    await git("worktree", "prune", cwd=repo)
+CHECKOUT = "git -c core.hooksPath=/dev/null reset -q --hard HEAD"
+"""Run inside the thread's sandbox after `add_clone`: fills the working tree (filters run confined)."""
+
+
+async def remove_clone(repo: Path, dest: Path, branch: str) -> None:
+    """Bring the thread's branch back into the repository, then delete its clone (uncommitted changes go with it).
+
+    The fetch runs `upload-pack` in the clone, whose configuration the thread controlled: it gets the hardened
+    configuration on its own command line (the local transport drops inherited `-c` settings)."""
+    if await asyncio.to_thread((dest / ".git").is_dir):
+        flags = " ".join(f"-c {shlex.quote(setting)}" for setting in HARDENED_CONFIG)
+        try:
+            current = await git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=repo)
+        except SandboxError:  # a detached HEAD
+            current = ""
+        if current == branch:
+            log.warning("%s: %s is checked out there; the thread's commits stay in %s", repo, branch, dest)
+            return
+        try:
+            await git(
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                f"--upload-pack=git {flags} upload-pack",
+                str(dest),
+                f"+refs/heads/{branch}:refs/heads/{branch}",
+                cwd=repo,
+            )
+        except SandboxError as exc:
+            log.warning("%s: the thread's branch %s was not brought back: %s", repo, branch, exc)
+            return
+    await asyncio.to_thread(shutil.rmtree, dest, True)

@@ -243,3 +243,77 @@ async def test_search_cannot_be_raced_outside_the_workspace(service: Service) ->
     results = await service.run(ops)
     found = [m for r in results[1:] for m in r.get("out", [])]
     assert not [m for m in found if "OUTSIDE" in m[2]], found[:3]
+
+
+# ---------------------------------------------------------------- git: nothing planted runs on the host
+
+
+def planted(pwned: Path) -> str:
+    """Planted code: it records whether it ran inside a sandboxed command (whose environment has the runner's mark)."""
+    return f"echo x$OPEN_SWE_COMMAND >> {pwned}"
+
+
+def ran_outside(pwned: Path) -> bool:
+    return pwned.exists() and "x" in pwned.read_text().split()
+
+
+def host_git_status(project: Path) -> None:
+    """What the user does next, with their own git and configuration."""
+    subprocess.run(["git", "status", "--short"], cwd=project, capture_output=True, check=False)
+    subprocess.run(["git", "diff", "HEAD"], cwd=project, capture_output=True, check=False)
+
+
+async def test_a_command_cannot_plant_code_in_the_repository_git_runs(service: Service) -> None:
+    pwned = service.base / "pwned"
+    plant = (
+        f"git config core.fsmonitor 'touch {pwned}'; echo '[core]\n\tfsmonitor = touch {pwned}' >> .git/config; "
+        f"printf '#!/bin/sh\\ntouch {pwned}\\n' > .git/hooks/post-checkout; chmod +x .git/hooks/post-checkout; "
+        f"echo '* filter=x' > .git/info/attributes; mv .git .git-moved; "
+        "ls -A .git | sort | tr '\\n' ' '"
+    )
+    (result,) = await service.run([["exec", plant]])
+    assert "HEAD" in result["out"], result
+    project = service.base / "project"
+    assert "fsmonitor" not in (project / ".git" / "config").read_text()
+    assert not (project / ".git" / "hooks" / "post-checkout").exists()
+    assert not (project / ".git-moved").exists() and (project / ".git" / "HEAD").is_file()
+    host_git_status(project)
+    assert not pwned.exists(), "the user's next git status ran planted code"
+
+
+@pytest.mark.parametrize("isolation", ["bwrap", "none"])
+async def test_threads_in_worktree_mode_cannot_reach_each_other_or_the_host(service: Service, isolation: str) -> None:
+    pwned = service.base / "pwned"
+    project = service.base / "project"
+    plant_a = (
+        f"git config filter.x.smudge '{planted(pwned)}'; git config core.fsmonitor '{planted(pwned)}'; "
+        "echo '* filter=x' > .gitattributes; git add .gitattributes; "
+        "git -c user.name=a -c user.email=a@a commit -qm attrs; "
+        "git update-ref refs/heads/agent/t2 HEAD; git update-ref refs/heads/main HEAD; echo done"
+    )
+    if isolation == "bwrap":  # without isolation a command can write anywhere the service can: not a git matter
+        plant_a = f"(git -C {project} config core.fsmonitor '{planted(pwned)}') 2>/dev/null; {plant_a}"
+    results = await service.run(
+        [],
+        isolation=isolation,
+        mode="worktree",
+        threads=[
+            ["t2", [["exec", "echo mine > secret-b.txt"], ["root"]]],
+            ["t1", [["exec", plant_a], ["root"]]],
+            ["t2", [["exec", "cat README.md"]]],
+        ],
+    )
+    root_b, root_a = Path(results[1]["out"]), Path(results[3]["out"])
+    assert root_a != root_b and "done" in results[2]["out"]
+    host_git_status(project)
+    assert not ran_outside(pwned), "planted code ran on the host"
+    assert "fsmonitor" not in (project / ".git" / "config").read_text()
+    main = subprocess.run(["git", "rev-parse", "main"], cwd=project, capture_output=True, text=True).stdout
+    first = subprocess.run(["git", "rev-list", "--max-parents=0", "main"], cwd=project, capture_output=True, text=True)
+    assert main == first.stdout, "thread t1 moved the repository's main branch"
+    if isolation == "bwrap":
+        (peek,) = await service.run(
+            [["exec", f"cat {root_b}/secret-b.txt; ls {root_b.parent}"]], isolation=isolation, mode="worktree"
+        )
+        lines = peek["out"].splitlines()
+        assert "mine" not in lines and "t2" not in lines and "No such file" in peek["out"], lines
