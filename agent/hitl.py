@@ -17,6 +17,7 @@ are accepted too. Everything here is pure: the nodes call `interrupt` and act on
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict
 
@@ -31,6 +32,8 @@ class ActionRequest(TypedDict):
     name: str
     args: dict[str, Any]
     description: NotRequired[str]
+    arguments: NotRequired[dict[str, Any]]
+    """The same as `args`, under the middleware's earlier name, which Agent Inbox still reads."""
 
 
 class ReviewConfig(TypedDict):
@@ -50,6 +53,8 @@ PLAN_ARGS_SCHEMA = {
     "required": ["plan"],
 }
 ANSWER_ARGS_SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+BULLET = re.compile(r"^(?:[-*+]|\d+[.)])(?:\s+|$)")
+"""A list marker at the start of a step written one per line: "- ", "* ", "1. ", "2) "."""
 DECLINED = "The user did not answer. Decide yourself, and say what you assumed in your summary."
 
 
@@ -92,7 +97,7 @@ def _request(
     name: str, args: dict[str, Any], description: str, allowed: list[DecisionType], schema: dict[str, Any]
 ) -> HITLRequest:
     return HITLRequest(
-        action_requests=[ActionRequest(name=name, args=args, description=description)],
+        action_requests=[ActionRequest(name=name, args=args, description=description, arguments=args)],
         review_configs=[ReviewConfig(action_name=name, allowed_decisions=allowed, args_schema=schema)],
     )
 
@@ -169,7 +174,7 @@ def _steps(raw: Any) -> tuple[str, ...]:
         except json.JSONDecodeError:
             raw = None
         if raw is None:
-            raw = [line.strip().lstrip("-*").strip() for line in text.splitlines()]
+            raw = [BULLET.sub("", line.strip()) for line in text.splitlines()]
             raw = [line for line in raw if line]
     if not isinstance(raw, list) or not raw or not all(isinstance(s, str) and s.strip() for s in raw):
         raise InvalidResume("an edit needs 'plan': a non-empty list of non-empty strings")
