@@ -1,0 +1,73 @@
+"""Through the service: a task waiting for plan approval keeps its Daytona sandbox past the auto-stop (the relay's
+keep-alive), and completes after a late approval in the same sandbox. A real `langgraph dev` server, the scripted
+model, the real SDK against the Daytona test server with its minutes shrunk to 0.2 s (auto-stop after 1 s)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.agent.conftest import fixture_repo  # noqa: F401 - used by git_url
+from tests.daytona_server.server import API_KEY, DaytonaTestServer
+from tests.graphs.test_daytona_task import git_url  # noqa: F401 - the fixture repository over git://
+from tests.service.conftest import ALICE_KEY, scripted_model, server_env  # noqa: F401 - fixtures
+from tests.service.taskclient import TaskClient
+from tests.support.fixture_repo import FIXTURE_TASK
+from tests.support.langgraph_server import running_server
+from tests.support.scripted_openai import ScriptedOpenAI
+
+pytestmark = pytest.mark.e2e
+MINUTE = 0.2
+
+
+@pytest.fixture
+def fast_daytona(tmp_path: Path) -> Iterator[DaytonaTestServer]:
+    root = tmp_path / "daytona-fast"
+    root.mkdir()
+    server = DaytonaTestServer(root, minute_seconds=MINUTE)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_a_task_waiting_for_approval_keeps_its_sandbox_and_completes_after_a_late_approval(
+    fast_daytona: DaytonaTestServer,
+    scripted_model: ScriptedOpenAI,  # noqa: F811
+    git_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    env = server_env(
+        scripted_model,
+        tmp_path / "state",
+        OPEN_SWE_LOCAL_MODE="false",
+        TASK_REPO_URL_SCHEMES="https,ssh,git",
+        DAYTONA_API_KEY=API_KEY,
+        DAYTONA_API_URL=fast_daytona.api_url,
+        DAYTONA_SNAPSHOT="test-snapshot",
+        DAYTONA_AUTO_STOP_MINUTES="5",
+        DAYTONA_AUTO_DELETE_MINUTES="0",
+        DAYTONA_KEEPALIVE_INTERVAL=str(MINUTE),
+    )
+    with running_server(tmp_path / "srv", env, jobs=2) as server:
+        alice = TaskClient(server.url, ALICE_KEY)
+        try:
+            task_id = (await alice.create(FIXTURE_TASK, git_url, sandbox="daytona"))["id"]
+            await alice.wait_for(task_id, lambda v: v["status"] == "awaiting_approval", timeout=180)
+            [sandbox_id] = list(fast_daytona.state.sandboxes)
+            await asyncio.sleep(25 * MINUTE)  # five times the auto-stop, waiting for a human
+            record = fast_daytona.sandbox(sandbox_id)
+            assert record is not None and record.state == "started", "the waiting task's sandbox was stopped"
+            assert fast_daytona.state.counts["last_activity"] >= 5  # kept alive by heartbeats, not by chance
+
+            response = await alice.http.post(f"/tasks/{task_id}/approve")
+            assert response.status_code == 200, response.text
+            view = await alice.wait_for(task_id, lambda v: v["status"] in ("completed", "failed"), timeout=180)
+            assert view["status"] == "completed", view
+            assert fast_daytona.state.counts["create"] == 1  # the work went on in the same sandbox, not a new one
+        finally:
+            await alice.aclose()
