@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.eval.policies import oracle_policy
+from bench.eval.suite import load_suite, select
 from tests.eval.support import last_json, run_eval, swe_bench_instance
+from tests.support.scripted_openai import ScriptedOpenAI
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 ROW_KEYS = {"id", "resolved", "status", "tokens", "tool_calls", "seconds"}
@@ -25,14 +28,15 @@ def work_dir() -> Iterator[Path]:
 
 
 def test_oracle_resolves_every_task(work_dir: Path) -> None:
-    result = last_json(run_eval("--policy", "oracle", "--parallel", "4", "--work-dir", str(work_dir)))
+    runs = work_dir / "oracle"
+    result = last_json(run_eval("--policy", "oracle", "--parallel", "4", "--work-dir", str(runs)))
     assert result["tasks"] >= 12
     failed = [r for r in result["per_task"] if not r["resolved"]]
     assert result["resolved_rate"] == 1.0, f"unresolved: {failed}"
     for row in result["per_task"]:
         assert row.keys() >= ROW_KEYS
         assert row["status"] == "completed" and row["tool_calls"] >= 3 and row["tokens"] > 0, row
-    assert not list(work_dir.iterdir()), "the run directory is removed unless --keep"
+    assert not list(runs.iterdir()), "the run directory is removed unless --keep"
 
 
 def test_noop_resolves_nothing(work_dir: Path) -> None:
@@ -54,3 +58,20 @@ def test_swe_bench_instance_is_graded_like_the_suite(work_dir: Path) -> None:
     assert oracle["per_task"][0]["fail_to_pass"] == "1/1" and oracle["per_task"][0]["pass_to_pass"] == "1/1"
     checked = last_json(run_eval("--validate", *common))  # before the fix FAIL_TO_PASS fails, after it passes
     assert checked == {"tasks": 1, "valid": 1, "problems": {}}
+
+
+def test_any_openai_compatible_endpoint_by_base_url_model_and_key_variable(work_dir: Path) -> None:
+    """The `--policy model` path: the endpoint, model name and key come from the command line and the environment."""
+    tasks = select(load_suite(), "ms-decimals")
+    secret = "sk-eval-endpoint-key-7731"
+    with ScriptedOpenAI(oracle_policy(tasks)) as endpoint:
+        proc = run_eval(
+            "--base-url", endpoint.base_url, "--model", "my-model", "--api-key-env", "MY_ENDPOINT_KEY",
+            "--tasks", "ms-decimals", "--work-dir", str(work_dir),
+            env={"MY_ENDPOINT_KEY": secret, "OPENAI_API_KEY": "", "MODEL": ""},
+        )  # fmt: skip
+        result = last_json(proc)
+        models = {r.model for r in endpoint.requests}
+    assert (result["tasks"], result["resolved"], result["model"], result["policy"]) == (1, 1, "my-model", "model")
+    assert models == {"my-model"}
+    assert secret not in proc.stdout + proc.stderr
