@@ -12,6 +12,7 @@ ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2' || need+=(libseccomp2)  # 
 [ -x /usr/bin/python3 ] || need+=(python3)  # the sandboxes' command runner (nothing of the service inside)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)  # the web page's browser tests (tests/web, driven by Playwright)
+command -v node >/dev/null 2>&1 || need+=(nodejs)  # the evaluation suite's npm tasks (node --test)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "bootstrap: installing system packages: ${need[*]}"
