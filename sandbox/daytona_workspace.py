@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import posixpath
 import time
 import uuid
@@ -31,11 +30,10 @@ from sandbox.base import (
     SearchMatch,
     SearchResult,
 )
-from sandbox.output import cap_text, decode, omitted_marker
+from sandbox.output import cap_text, decode, decode_file, omitted_marker
 from sandbox.secrets import refuse_credentials
 from sandbox.settings import SandboxSettings
 
-BINARY_SNIFF = 8192
 MAX_LINE = 1000
 TIMEOUT_CODE = 124
 _KINDS = {"f": FileKind.FILE, "d": FileKind.DIRECTORY, "l": FileKind.SYMLINK}
@@ -169,10 +167,8 @@ class RemoteWorkspace:
         size, data = self._decode_read(output)
         rel = self._relative(absolute)
         truncated = len(data) < size
-        if b"\x00" in data[:BINARY_SNIFF]:
-            return FileContent(rel, None, size, binary=True, truncated=truncated)
-        text = codecs.getincrementaldecoder("utf-8")("replace").decode(data, final=not truncated)
-        return FileContent(rel, text.replace("\x00", "\ufffd"), size, truncated=truncated)
+        text = decode_file(data, final=not truncated)
+        return FileContent(rel, text, size, binary=text is None, truncated=truncated)
 
     @staticmethod
     def _decode_read(output: str) -> tuple[int, bytes]:

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import codecs
+
 DEFAULT_OUTPUT_LIMIT = 64 * 1024
+BINARY_SNIFF = 8192
+"""A NUL byte in a file's first 8 KiB means binary."""
 
 
 def decode(data: bytes) -> str:
     """UTF-8 with invalid bytes replaced; NUL bytes (which break JSON consumers and models) shown as U+FFFD."""
     return data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+def decode_file(data: bytes, *, final: bool) -> str | None:
+    """A file's content as text, or None when it is binary (a NUL byte in its first `BINARY_SNIFF` bytes).
+
+    Invalid UTF-8 becomes U+FFFD; with `final=False` (the content was cut) a multi-byte character cut in half at the
+    end is dropped instead of mangled."""
+    if b"\x00" in data[:BINARY_SNIFF]:
+        return None
+    return codecs.getincrementaldecoder("utf-8")("replace").decode(data, final=final).replace("\x00", "\ufffd")
 
 
 def omitted_marker(count: int) -> str:

@@ -317,3 +317,31 @@ async def test_threads_in_worktree_mode_cannot_reach_each_other_or_the_host(serv
         )
         lines = peek["out"].splitlines()
         assert "mine" not in lines and "t2" not in lines and "No such file" in peek["out"], lines
+
+
+# ---------------------------------------------------------------- file operations against a racing command
+
+
+@pytest.mark.parametrize("isolation", ["bwrap", "none"])
+async def test_file_operations_cannot_be_raced_outside_the_workspace(service: Service, isolation: str) -> None:
+    """While a command swaps a directory for a symlink to outside as fast as it can, 300 reads and 300 writes through
+    that directory never read outside content nor land outside."""
+    outside = service.base / "outside"
+    outside.mkdir()
+    (outside / "f").write_text("OUTSIDE\n")
+    os.chown(outside, service.uid, service.gid)
+    swap = (
+        f"mkdir -p d && echo inside > d/f && ln -sfn {outside} l && "
+        'python3 -c "import ctypes,time\n'
+        "libc=ctypes.CDLL(None,use_errno=True)\n"
+        "end=time.time()+20\n"
+        "while time.time()<end: libc.renameat2(-100,b'd',-100,b'l',2)\" >/dev/null 2>&1 &"
+    )
+    ops: list[list[Any]] = [["exec", swap]]
+    for i in range(300):
+        ops += [["read", "d/f"], ["write", f"d/w{i}", "x"]]
+    results = await service.run(ops, isolation=isolation)
+    reads = [r.get("out") for r in results[1::2]]
+    assert "OUTSIDE\n" not in reads
+    assert sorted(p.name for p in outside.iterdir()) == ["f"], "a write landed outside"
+    assert reads.count("inside\n") > 0, "some reads went through (the test raced something)"
