@@ -186,6 +186,20 @@ def test_cors_preflight_answers_only_the_allowed_origin(server, origins):
     assert "access-control-allow-origin" not in plain.headers
 
 
+def test_the_page_is_served_without_a_key_with_security_headers(server):
+    page = httpx.get(f"{server.url}/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-cache"
+    script = next(part for part in page.text.split('"') if part.startswith("/web/assets/") and part.endswith(".js"))
+    asset = httpx.get(server.url + script)
+    assert asset.status_code == 200 and asset.headers["content-type"].startswith("text/javascript")
+    assert "immutable" in asset.headers["cache-control"]
+    assert httpx.get(f"{server.url}/web/assets/missing.js").status_code == 404
+    assert httpx.get(f"{server.url}/web/%2e%2e/%2e%2e/pyproject.toml").status_code == 404
+    assert httpx.get(f"{server.url}/tasks").status_code == 401  # only the page is open
+
+
 def _cli(*args: str, key: str | None = ALICE_KEY, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "OPEN_SWE_"))}
     env.update(PYTHONPATH=str(REPO_ROOT), COLUMNS="200")
