@@ -28,6 +28,7 @@ from daytona import (
 )
 
 from coordination.store import CoordinationStore, store_from_url
+from sandbox.backend_metrics import metered_provider, metered_sandbox
 from sandbox.base import BackendError, Lease, SandboxGone
 from sandbox.daytona_compat import (
     delete_by_labels,
@@ -225,6 +226,7 @@ class DaytonaExecutor:
         return BackendError(self._api.one_line(f"Daytona {operation} failed: {exc}"))
 
 
+@metered_sandbox("daytona")
 class DaytonaSandbox(RemoteWorkspace):
     """One Daytona sandbox; every operation is one toolbox request (large uploads: two)."""
 
@@ -256,6 +258,7 @@ class DaytonaSandbox(RemoteWorkspace):
 # ---------------------------------------------------------------- the provider
 
 
+@metered_provider("daytona")
 class DaytonaProvider:
     """Get-or-create one Daytona sandbox per thread; an optional warm pool shared through the store."""
 
@@ -310,30 +313,31 @@ class DaytonaProvider:
                 if remote is not None and (ready := await self._ready(remote)) is not None:
                     if ready.labels.get(FILL_LABEL) != FILL_PENDING:
                         return self._lease(ready, fresh=False)
-                    return await self._refill(ready)
+                    return await self._pending(ready)
                 return self._lease(await self._fresh(thread_id), fresh=True)
 
     async def mark_filled(self, sandbox_id: str) -> None:
         """The caller populated a fresh lease (cloned the repository): from now on the sandbox is reused as is.
 
         Until then the sandbox carries the label `open-swe.fill=pending` (set when it is created or claimed for a
-        thread), so one whose create answer came too late or whose clone failed is found again as fresh, not as a
-        workspace ready to work on."""
+        thread), so one whose create answer came too late or whose clone failed (its workspace is empty) is found
+        again as fresh, not as a workspace ready to work on."""
         remote = self._held.get(sandbox_id) or await self._get(sandbox_id)
         if remote is None or remote.labels.get(FILL_LABEL) != FILL_PENDING:
             return
         labels = {k: v for k, v in remote.labels.items() if k != FILL_LABEL}
         await self._control("labels", lambda: remote.set_labels(labels, request_timeout=self._rt))
 
-    async def _refill(self, remote: AsyncSandbox) -> Lease:
-        """A sandbox that was created for the thread but never filled: emptied, and leased as fresh to be filled."""
-        log.warning(
-            "sandbox %s was created but never filled (late create answer or failed clone); filling it", remote.id
-        )
-        lease = self._lease(remote, fresh=True)
-        result = await lease.sandbox.exec("find . -mindepth 1 -delete", timeout=self.settings.start_timeout)
-        if not result.ok:
-            raise BackendError(f"could not empty the unfilled sandbox {remote.id}: {result.output.strip()[-300:]}")
+    async def _pending(self, remote: AsyncSandbox) -> Lease:
+        """A sandbox created for the thread whose filling was never confirmed. An empty workspace was never filled
+        (the create answer came too late, or the clone failed: git removes what it cloned): leased as fresh, to be
+        filled. A workspace with files in it is kept as it is (never deleted) and counts as filled."""
+        lease = self._lease(remote, fresh=False)
+        probe = await lease.sandbox.exec("find . -mindepth 1 -print -quit", timeout=60)
+        if probe.ok and not probe.output.strip():
+            log.warning("sandbox %s was created but never filled (late create answer or failed clone)", remote.id)
+            return Lease(lease.sandbox, fresh=True, backend=self.name)
+        await self.mark_filled(remote.id)
         return lease
 
     async def release(self, sandbox_id: str, *, delete: bool | None = None) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sandbox import files as fileops
 from sandbox import limits
+from sandbox.backend_metrics import metered_provider, metered_sandbox
 from sandbox.base import (
     ExecResult,
     FileContent,
@@ -50,6 +51,7 @@ from sandbox.workspace import (
 log = logging.getLogger(__name__)
 
 
+@metered_sandbox("local")
 class LocalSandbox:
     """One workspace directory on this machine. Use as `async with`, or call `aclose()`."""
 
@@ -222,6 +224,7 @@ class _Held:
     """Set in worktree mode: the repository the worktree belongs to."""
 
 
+@metered_provider("local")
 class LocalProvider:
     """Hands out local sandboxes: in place (the project itself, one thread at a time) or one git worktree per thread."""
 

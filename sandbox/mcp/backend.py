@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from sandbox.backend_metrics import metered_provider, metered_sandbox
 from sandbox.base import (
     ExecResult,
     FileContent,
@@ -30,6 +31,7 @@ from sandbox.mcp.settings import McpBackendSettings
 log = logging.getLogger(__name__)
 
 
+@metered_sandbox("mcp")
 class McpSandbox:
     """One sandbox of the remote server."""
 
@@ -118,6 +120,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+@metered_provider("mcp")
 class McpProvider:
     """Sandboxes from a remote MCP sandbox server (SANDBOX_MCP_URL, SANDBOX_MCP_API_KEY)."""
 

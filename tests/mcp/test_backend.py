@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from sandbox.base import BackendError, SandboxError, SandboxGone
@@ -25,9 +26,11 @@ def provider(server: McpServerProcess, *, key: str | None = None, url: str | Non
 
 
 async def test_acquire_reuses_a_known_sandbox_replaces_a_gone_one_and_release_deletes(server: McpServerProcess) -> None:
+    live = REGISTRY.get_sample_value("sandbox_live", {"backend": "mcp"}) or 0
     first = provider(server)
     lease = await first.acquire("thread-a")
     assert lease.fresh and lease.backend == "mcp"
+    assert REGISTRY.get_sample_value("sandbox_live", {"backend": "mcp"}) == live + 1
     await lease.sandbox.write("note.txt", "kept")
     await first.aclose()
 
@@ -62,9 +65,11 @@ async def test_the_registry_builds_it_from_the_environment(
 
 
 async def test_a_wrong_key_or_url_fails_with_what_to_check(server: McpServerProcess) -> None:
+    failures = REGISTRY.get_sample_value("sandbox_errors_total", {"backend": "mcp", "kind": "backend"}) or 0
     wrong_key = provider(server, key="osk_wrong")
     with pytest.raises(BackendError, match=r"refused the API key \(401\): check SANDBOX_MCP_API_KEY"):
         await wrong_key.acquire("thread-k")
+    assert REGISTRY.get_sample_value("sandbox_errors_total", {"backend": "mcp", "kind": "backend"}) == failures + 1
     await wrong_key.aclose()
     nobody = provider(server, url=f"http://127.0.0.1:{free_port()}/mcp")
     with pytest.raises(BackendError, match=r"cannot reach it .*check SANDBOX_MCP_URL"):

@@ -52,6 +52,10 @@ async def test_the_service_serves_sandboxes_at_mcp(service: LangGraphServer, mod
         refused = await bob.call_tool("exec", args)
         assert refused.is_error and "not found" in text(refused)
         assert structured(await alice.call_tool("sandbox_delete", {"sandbox_id": sandbox_id}))["deleted"]
+        async with httpx2.AsyncClient() as http:  # the service's /metrics: the MCP server's sandboxes are local ones
+            metrics = (await http.get(f"{service.url}/metrics")).text
+        assert 'sandbox_exec_seconds_count{backend="local"}' in metrics
+        assert 'sandbox_create_seconds_count{backend="local"}' in metrics and 'sandbox_live{backend="local"}' in metrics
 
 
 async def test_the_service_refuses_mcp_without_a_valid_key(service: LangGraphServer) -> None:
