@@ -92,7 +92,13 @@ class LocalSandbox:
         self._limits: limits.Applied | None = None
         self._unlimited = self._settings.resource_limits is ResourceLimits.OFF
         self._runner = Runner(
-            argv, env=self._base_env, cwd=str(self._ws.root), label=label, on_start=self._confine, fd_data=fd_data
+            argv,
+            env=self._base_env,
+            cwd=str(self._ws.root),
+            label=label,
+            on_start=self._confine,
+            fd_data=fd_data,
+            max_processes=0 if self._unlimited else self._settings.max_processes,
         )
 
     @property

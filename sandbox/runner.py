@@ -62,6 +62,7 @@ class Runner:
         label: str = "runner",
         on_start: Callable[[int], Awaitable[None]] | None = None,
         fd_data: tuple[str, bytes] | None = None,
+        max_processes: int = 0,
     ) -> None:
         """`on_start(pid)` runs once the runner is up and before any command is sent (e.g. to put it in a cgroup).
 
@@ -71,6 +72,8 @@ class Runner:
         """
         self._argv = list(argv)
         self._fd_data = fd_data
+        self._max_processes = max_processes
+        """The sandbox's process limit: a command whose processes near it after it returned is killed whole."""
         self._on_start = on_start
         self._env = dict(env)
         self._cwd = cwd
@@ -196,7 +199,16 @@ class Runner:
         try:
             try:
                 self._send(
-                    proc, {"op": "exec", "id": job, "cmd": command, "cwd": cwd, "env": dict(env), "timeout": timeout}
+                    proc,
+                    {
+                        "op": "exec",
+                        "id": job,
+                        "cmd": command,
+                        "cwd": cwd,
+                        "env": dict(env),
+                        "timeout": timeout,
+                        "max_processes": self._max_processes,
+                    },
                 )
             except (ConnectionError, RuntimeError) as exc:  # the runner died a moment ago
                 queue.put_nowait((GONE, f"[cannot reach the sandbox's command runner: {exc}]".encode()))

@@ -27,6 +27,9 @@ PIPE_SIZE = 1 << 20
 GRACE = 0.2
 """Seconds to keep reading once the command exited, for output still held by a background child."""
 TIMEOUT_CODE = 124
+CAPPED_CODE = 137
+CAPPED_NOTICE = "\n[the command's processes reached the sandbox's process limit ({}); all of them were killed]\n"
+LIMIT_NOTICE = "[the sandbox was at its process limit: processes earlier commands left running were killed]\n"
 SHELL = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
 SIMPLE = re.compile(r"[\w./:=+,@%^-]+(?: [\w./:=+,@%^-]+)*", re.ASCII)
 SHELL_WORDS = """
@@ -46,12 +49,14 @@ DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 
 
 class Job:
-    __slots__ = ("code", "deadline", "fd", "id", "pid", "timed_out")
+    __slots__ = ("capped", "code", "deadline", "fd", "id", "max_processes", "pid", "timed_out")
 
-    def __init__(self, job_id, pid, fd, deadline):
+    def __init__(self, job_id, pid, fd, deadline, max_processes=0):
         self.id, self.pid, self.fd, self.deadline = job_id, pid, fd, deadline
+        self.max_processes = max_processes
         self.code = None
         self.timed_out = False
+        self.capped = False
 
 
 def send(kind, job_id, payload=b""):
@@ -123,6 +128,19 @@ def marked(job_id):
     return found
 
 
+def session_size(sid):
+    """How many processes are in session `sid` (a command's session: it is the command's own process id)."""
+    count = 0
+    for pid in processes():
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                if int(f.read().rsplit(b")", 1)[1].split()[3]) == sid:
+                    count += 1
+        except (OSError, ValueError, IndexError):
+            continue
+    return count
+
+
 def kill_tree(job):
     """SIGKILL the command's session, its descendants, and whatever carries its marker (setsid, double fork).
 
@@ -149,6 +167,8 @@ class Runner:
         self.sel = selectors.DefaultSelector()
         self.jobs = {}
         self.by_pid = {}
+        self.lingering = {}
+        """Sessions of finished commands still running (background jobs), by session id: the command's job id."""
         self.groups = set()
         """Every command's session (= process group) id: background processes may outlive the command."""
         self.inbuf = bytearray()
@@ -192,9 +212,7 @@ class Runner:
                 pid = os.posix_spawn(path, argv, env, file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS)
         try:
             if pid is None:
-                pid = os.posix_spawn(
-                    SHELL, [SHELL, "-c", cmd], env, file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS
-                )
+                pid = self.spawn_shell(cmd, env, actions, job_id)
         except OSError as exc:
             os.close(r)
             os.close(w)
@@ -203,11 +221,31 @@ class Runner:
             return
         os.close(w)
         os.set_blocking(r, False)
-        job = Job(job_id, pid, r, time.monotonic() + float(req["timeout"]))
+        job = Job(job_id, pid, r, time.monotonic() + float(req["timeout"]), int(req.get("max_processes") or 0))
         self.jobs[job_id] = job
         self.by_pid[pid] = job
+        self.lingering.pop(pid, None)
         self.groups.add(pid)
         self.sel.register(r, selectors.EVENT_READ, job)
+
+    def spawn_shell(self, cmd, env, actions, job_id):
+        """posix_spawn the shell; at the process limit (EAGAIN), stop what finished commands left running and retry."""
+        try:
+            return os.posix_spawn(
+                SHELL, [SHELL, "-c", cmd], env, file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS
+            )
+        except BlockingIOError:
+            left = [(pgid, owner) for pgid, owner in self.lingering.items() if pgid not in self.by_pid]
+            if not left:
+                raise
+            for pgid, owner in left:
+                kill_tree(Job(owner, pgid, None, 0))
+                self.lingering.pop(pgid, None)
+            self.reap()
+            send(OUT, job_id, LIMIT_NOTICE.encode())
+            return os.posix_spawn(
+                SHELL, [SHELL, "-c", cmd], env, file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS
+            )
 
     def handle_requests(self):
         data = os.read(0, CHUNK)
@@ -266,6 +304,11 @@ class Runner:
             kill_tree(job)
             job.deadline = time.monotonic() + GRACE  # then wait for the exit and the last output
         elif job.fd is not None:
+            # the command returned but processes it started still hold its output: a fork bomb that returned at once
+            # fills the sandbox's process limit; if its session is near the limit, it goes, whole tree
+            if job.max_processes and session_size(job.pid) >= job.max_processes * 3 // 4:
+                job.capped = True
+                kill_tree(job)
             self.read_output(job)
             if job.fd is not None:
                 self.close_pipe(job)  # a background child still holds the pipe: stop listening to it
@@ -277,7 +320,11 @@ class Runner:
                 os.killpg(job.pid, 0)  # anything left in its session (background jobs) is killed at shutdown
             except OSError:
                 self.groups.discard(job.pid)
-            code = TIMEOUT_CODE if job.timed_out else job.code
+            else:
+                self.lingering[job.pid] = job.id
+            if job.capped:
+                send(OUT, job.id, CAPPED_NOTICE.format(job.max_processes).encode())
+            code = TIMEOUT_CODE if job.timed_out else CAPPED_CODE if job.capped else job.code
             send(EXIT, job.id, json.dumps({"code": code, "timed_out": job.timed_out}).encode())
 
     def run(self):

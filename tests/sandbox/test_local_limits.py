@@ -90,6 +90,41 @@ async def test_process_cap_holds_and_the_sandbox_recovers(limited: LocalSandbox)
     assert after.ok and after.output == "still here\n"
 
 
+BOMB = (
+    "/usr/bin/python3 -c 'import os,time\n"
+    "for _ in range(400):\n"
+    "    try:\n"
+    "        if os.fork() == 0: time.sleep(30); os._exit(0)\n"
+    "    except OSError: break\n"
+    "time.sleep(30)'"
+)
+"""Forks until the process limit refuses (at most 400: bounded by construction), every process then sleeps."""
+
+
+async def test_a_fork_bomb_that_returns_at_once_is_killed_whole_and_says_so(limited: LocalSandbox) -> None:
+    marker = uuid.uuid4().hex
+    result = await limited.exec(f"{BOMB} & exit 0", env={"PROBE": marker}, timeout=20)
+    assert not result.ok and result.exit_code == 137
+    assert f"reached the sandbox's process limit ({MAX_PROCESSES})" in result.output, result.output[-300:]
+    assert await wait_until_gone(f"PROBE={marker}") == []
+    after = await limited.exec("echo still here")
+    assert after.ok and after.output == "still here\n"
+
+
+async def test_processes_left_at_the_limit_by_a_finished_command_make_way(limited: LocalSandbox) -> None:
+    marker = uuid.uuid4().hex
+    detached = await limited.exec(f"{BOMB} >/dev/null 2>&1 & exit 0", env={"PROBE": marker})
+    assert detached.ok
+    for _ in range(200):  # until the bomb has filled the sandbox (10 s at most)
+        if len(processes_with(f"PROBE={marker}")) >= MAX_PROCESSES - 4:
+            break
+        await asyncio.sleep(0.05)
+    after = await limited.exec("echo still here")
+    assert after.ok and after.output.endswith("still here\n"), after.output
+    assert "process limit" in after.output
+    assert await wait_until_gone(f"PROBE={marker}") == []
+
+
 async def test_memory_hog_is_killed_not_reported_as_success(limited: LocalSandbox) -> None:
     result = await limited.exec("python3 -c \"b = bytearray(512*1024*1024); print('allocated')\"", timeout=30)
     assert not result.ok and result.exit_code != 0 and "allocated" not in result.output
