@@ -9,7 +9,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-import httpx
 from fastapi import FastAPI
 from langgraph_sdk import get_client
 
@@ -81,7 +80,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     _log_startup(settings, len(auth_config.entries), auth_config.disabled, readiness.model)
     log = EventLog(settings.service_dir / "events")
     await log.open()
-    client = get_client(api_key=None, timeout=httpx.Timeout(connect=10, read=None, write=60, pool=10))
+    client = get_client(api_key=None, timeout=(10, None, 60, 10))  # connect, read (runs stream), write, pool
     states = TaskStates()
     relay = RunRelay(client, log, states)
     app.state.readiness = readiness

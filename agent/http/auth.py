@@ -116,7 +116,9 @@ async def authenticate(headers: dict[bytes, bytes], path: str) -> Auth.types.Min
     return {"identity": resolve_identity(config, key), "permissions": ["tasks"]}
 
 
-def _stamp_owner(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> dict[str, str]:
+def _stamp_owner(
+    ctx: Auth.types.AuthContext, value: Auth.types.ThreadsCreate | Auth.types.RunsCreate | dict[str, Any]
+) -> dict[str, str]:
     metadata = value.get("metadata")
     if not isinstance(metadata, dict):
         metadata = {}
@@ -130,48 +132,54 @@ def _own_only(ctx: Auth.types.AuthContext) -> dict[str, str]:
 
 
 @auth.on.threads.create
-async def on_thread_create(
-    ctx: Auth.types.AuthContext, value: Auth.types.on.threads.create.value
-) -> Auth.types.FilterType:
+async def on_thread_create(ctx: Auth.types.AuthContext, value: Auth.types.ThreadsCreate) -> Auth.types.FilterType:
     return _stamp_owner(ctx, value)
 
 
 @auth.on.threads.create_run
-async def on_run_create(
-    ctx: Auth.types.AuthContext, value: Auth.types.on.threads.create_run.value
-) -> Auth.types.FilterType:
+async def on_run_create(ctx: Auth.types.AuthContext, value: Auth.types.RunsCreate) -> Auth.types.FilterType:
     return _stamp_owner(ctx, value)
 
 
-@auth.on.threads.read
-@auth.on.threads.update
-@auth.on.threads.delete
-@auth.on.threads.search
+# One handler serves several actions. Each `auth.on.<resource>.<action>` is typed for its own value type, so the
+# handlers (which take `value: Any`) are registered with plain calls rather than stacked decorators.
 async def on_thread_access(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.FilterType:
     return _own_only(ctx)
 
 
-@auth.on.assistants.read
-@auth.on.assistants.search
+auth.on.threads.read(on_thread_access)
+auth.on.threads.update(on_thread_access)
+auth.on.threads.delete(on_thread_access)
+auth.on.threads.search(on_thread_access)
+
+
 async def on_assistant_read(ctx: Auth.types.AuthContext, value: Any) -> None:
     """The graphs' assistants are shared: everyone may read them and run them on their own threads."""
     return None
 
 
-@auth.on.assistants.create
-@auth.on.crons.create
+auth.on.assistants.read(on_assistant_read)
+auth.on.assistants.search(on_assistant_read)
+
+
 async def on_owned_create(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.FilterType:
     return _stamp_owner(ctx, value)
 
 
-@auth.on.assistants.update
-@auth.on.assistants.delete
-@auth.on.crons.read
-@auth.on.crons.update
-@auth.on.crons.delete
-@auth.on.crons.search
+auth.on.assistants.create(on_owned_create)
+auth.on.crons.create(on_owned_create)
+
+
 async def on_owned_access(ctx: Auth.types.AuthContext, value: Any) -> Auth.types.FilterType:
     return _own_only(ctx)
+
+
+auth.on.assistants.update(on_owned_access)
+auth.on.assistants.delete(on_owned_access)
+auth.on.crons.read(on_owned_access)
+auth.on.crons.update(on_owned_access)
+auth.on.crons.delete(on_owned_access)
+auth.on.crons.search(on_owned_access)
 
 
 @auth.on.store

@@ -7,6 +7,7 @@ takes (approve, reject, answer, follow-up) is a new run on that thread, relayed 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import time
 from dataclasses import dataclass, field
@@ -293,7 +294,7 @@ class TaskService:
 
     # ------------------------------------------------------------------ human steps
 
-    async def approve(self, owner: str, task_id: str, plan: list[str] | None = None) -> ActionResult:
+    async def approve(self, owner: str, task_id: str, plan: builtins.list[str] | None = None) -> ActionResult:
         thread = await self._owned_thread(owner, task_id, settle=SETTLE_SECONDS)
         self._require_pending(thread, "plan_approval", "approve")
         value = hitl.edit_plan(plan) if plan else hitl.approve()
