@@ -20,6 +20,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.tools import BaseTool
 from langgraph.constants import TAG_NOSTREAM
 
 SUMMARY_PREFIX = "[Summary of the earlier part of this conversation]\n"
@@ -47,7 +48,8 @@ def tools_tokens(tools: list[dict[str, Any]]) -> int:
     key = tuple(id(t) for t in tools)
     hit = _TOOLS_TOKENS.get(key)
     if hit is None or any(a is not b for a, b in zip(hit[0], tools, strict=True)):
-        hit = _TOOLS_TOKENS[key] = (list(tools), count_tokens_approximately([], tools=tools))
+        schemas: list[BaseTool | dict[str, Any]] = list(tools)
+        hit = _TOOLS_TOKENS[key] = (list(tools), count_tokens_approximately([], tools=schemas))
     return hit[1]
 
 

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from langgraph.graph import END, START, StateGraph
 
 from agent.nodes.planner import await_approval, planner_finish, planner_nudge, planner_start, planner_step
@@ -26,7 +28,12 @@ def add_planner(builder: StateGraph, *, done: str, over: str) -> str:
     builder.add_conditional_edges(
         "planner_start", routers.continue_unless_over, {"continue": "planner_step", "over": over}
     )
-    after_step = {"finish": "planner_finish", "nudge": "planner_nudge", "step": "planner_step", "over": over}
+    after_step: dict[Hashable, str] = {
+        "finish": "planner_finish",
+        "nudge": "planner_nudge",
+        "step": "planner_step",
+        "over": over,
+    }
     builder.add_conditional_edges("planner_step", routers.planner_after_step, after_step)
     builder.add_conditional_edges("planner_nudge", routers.planner_after_step, after_step)
     builder.add_conditional_edges(

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from langgraph.graph import END, StateGraph
 
 from agent.nodes.programmer import (
@@ -47,7 +49,7 @@ def add_programmer(builder: StateGraph, *, done: str, over: str) -> str:
             "over": over,
         },
     )
-    back = {"continue": "programmer_step", "over": over}
+    back: dict[Hashable, str] = {"continue": "programmer_step", "over": over}
     for node in ("programmer_nudge", "programmer_ask_human", "programmer_diagnose"):
         builder.add_conditional_edges(node, routers.continue_unless_over, back)
     builder.add_conditional_edges("programmer_finish", routers.done_unless_over, {"done": done, "over": over})

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from langgraph.graph import END, StateGraph
 
 from agent.nodes.reviewer import reviewer_nudge, reviewer_start, reviewer_step
@@ -23,7 +25,7 @@ def add_reviewer(builder: StateGraph, *, accepted: str, changes: str, over: str)
     builder.add_conditional_edges(
         "reviewer_start", routers.continue_unless_over, {"continue": "reviewer_step", "over": over}
     )
-    verdict = {
+    verdict: dict[Hashable, str] = {
         "step": "reviewer_step",
         "nudge": "reviewer_nudge",
         "changes": changes,

@@ -118,7 +118,7 @@ class ModelTurn:
     """The whole conversation after the call (compacted or not, the reply appended)."""
     compacted: bool = False
 
-    def write(self, added: list[AnyMessage]) -> ConversationUpdate:
+    def write(self, added: Sequence[AnyMessage]) -> ConversationUpdate:
         """The conversation update of a node that appended `added` before calling the model."""
         if self.compacted:
             return replace(self.conversation)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
@@ -71,7 +71,7 @@ async def route_message(state: AgentState, config: RunnableConfig) -> dict[str, 
         return {"route": "new_task", "pending_task": message, "intent": ""}
     if intent == "follow_up":
         return {"route": "follow_up", "pending_task": message, "intent": ""}
-    prompt = [HumanMessage(f"{_context(state)}\n\nThe user's message:\n{message}")]
+    prompt: list[AnyMessage] = [HumanMessage(f"{_context(state)}\n\nThe user's message:\n{message}")]
     turn = await invoke_model(
         run,
         state,

@@ -91,8 +91,7 @@ async def planner_tools(state: AgentState, config: RunnableConfig) -> dict[str, 
 
 def merge_with_done(old: list[PlanItem], new: list[PlanItem]) -> list[PlanItem]:
     """A follow-up's plan keeps the items already done before it."""
-    done = [dict(i) for i in old if i["status"] == "done"]
-    merged = done + [dict(i) for i in new]
+    merged = [*(i for i in old if i["status"] == "done"), *new]
     return [
         PlanItem(index=k, description=i["description"], status=i["status"], summary=i.get("summary", ""))
         for k, i in enumerate(merged)

@@ -28,7 +28,7 @@ NUDGE = (
 
 
 def _plan_started(plan: list[PlanItem]) -> list[PlanItem]:
-    plan = [PlanItem(**i) for i in plan]  # type: ignore[typeddict-item]
+    plan = [PlanItem(**i) for i in plan]
     if not any(i["status"] == "in_progress" for i in plan):
         item = current_item(plan)
         if item is not None:

@@ -3,7 +3,7 @@ know which role they are answering)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 ROUTER = """[open-swe:router] You are the front desk of a coding agent.
@@ -37,7 +37,7 @@ def rules_section(rules: str | None) -> str:
     return f"\n\nRepository rules (from AGENTS.md / CLAUDE.md), follow them:\n{rules}" if rules else ""
 
 
-def plan_text(plan: list[Mapping[str, Any]]) -> str:
+def plan_text(plan: Sequence[Mapping[str, Any]]) -> str:
     marks = {"done": "[x]", "in_progress": "[>]", "skipped": "[-]", "pending": "[ ]"}
     return "\n".join(f"{marks.get(i['status'], '[ ]')} {i['index'] + 1}. {i['description']}" for i in plan) or "(empty)"
 

@@ -76,7 +76,8 @@ async def run_tool_calls(
     result = BatchResult()
     for bad in reply.invalid_tool_calls:
         call_id = bad.get("id") or ""
-        text = f"the arguments of {bad.get('name') or 'the tool call'} are not valid JSON: {(bad.get('args') or '')[:200]!r}"
+        name = bad.get("name") or "the tool call"
+        text = f"the arguments of {name} are not valid JSON: {(bad.get('args') or '')[:200]!r}"
         emit(event(EventType.TOOL_CALL, tool=bad.get("name") or "", args={}, call_id=call_id))
         emit(event(EventType.TOOL_RESULT, call_id=call_id, ok=False, output=text))
         result.messages.append(ToolMessage(text, tool_call_id=call_id, name=bad.get("name") or "", status="error"))
