@@ -140,7 +140,7 @@ async def test_shell_streams_output_and_reports_failures(sandbox: LocalSandbox) 
     ok, text, _ = await call(sandbox, "shell", {"command": "echo hello; ls", "workdir": "pkg"}, events=events)
     assert ok and text.startswith("[exit code 0]\nhello") and "mod.py" in text
     assert any(e["event"] == "tool_output" and "hello" in e["chunk"] for e in events)
-    assert [e["event"] for e in events][0] == "tool_call" and events[-1]["event"] == "tool_result"
+    assert events[0]["event"] == "tool_call" and events[-1]["event"] == "tool_result"
     ok, text, _ = await call(sandbox, "shell", {"command": "echo oops >&2; exit 3"})
     assert not ok and text.startswith("[exit code 3]") and "oops" in text
     ok, text, _ = await call(sandbox, "shell", {"command": "sleep 5", "timeout": 0.5})

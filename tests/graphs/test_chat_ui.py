@@ -7,7 +7,6 @@ from typing import Any, cast
 
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from agent.contract import TaskStatus
@@ -124,8 +123,7 @@ async def test_messages_are_a_readable_conversation(fixture_repo: FixtureRepo, p
 
 async def _stream(d: Driver, payload: Any) -> list[BaseMessage]:
     out: list[BaseMessage] = []
-    config = cast(RunnableConfig, d.config)
-    async for mode, chunk in d.graph.astream(payload, config, stream_mode=["messages", "custom"]):
+    async for mode, chunk in d.graph.astream(payload, d.config, stream_mode=["messages", "custom"]):
         if mode == "messages":
             message, _metadata = cast(tuple[BaseMessage, dict[str, Any]], chunk)
             out.append(message)

@@ -138,7 +138,7 @@ async def test_huge_file_read_is_bounded(sandbox: Sandbox) -> None:
 
 
 async def test_missing_file_is_a_clear_error(sandbox: Sandbox) -> None:
-    with pytest.raises(SandboxError, match="missing/file.txt"):
+    with pytest.raises(SandboxError, match=r"missing/file\.txt"):
         await sandbox.read("missing/file.txt")
 
 

@@ -3,8 +3,8 @@
 The roles follow fixed scripts, indexed by how many tool calls the role already made in its conversation (the model
 server keeps no state). The planner explores with every read tool; the programmer fixes `calc.add`, asks a human,
 writes a large file with `shell` (its diff is larger than a sandbox's 64 KB output cap), patches, installs, replans
-and streams a dot-per-test style output; the reviewer requests changes once, then accepts. EXPECTED_FAILURES are the calls that
-must come back `ok: false`.
+and streams a dot-per-test style output; the reviewer requests changes once, then accepts. EXPECTED_FAILURES are the
+calls that must come back `ok: false`.
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ async def test_every_tool_under_the_server(alice: TaskClient, server: LangGraphS
     # replay after a reconnect is byte-identical to the live stream
     middle = events[len(events) // 2]["id"]
     async with await alice.connect(task_id, after=middle) as ws:
-        replay = []
+        replay: list[str | bytes] = []
         while len(replay) < len([e for e in events if e["id"] > middle]):
             raw = await ws.recv()
             if json.loads(raw).get("type") == "event":

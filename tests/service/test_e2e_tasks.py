@@ -4,6 +4,7 @@ websocket, plan approval, the finished diff; the same through `langgraph_sdk`; f
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -129,13 +130,11 @@ async def test_same_task_through_langgraph_sdk(service, new_repo):
     repo = new_repo()
     client = get_client(url=service.url, api_key=ALICE_KEY)
     thread = await client.threads.create(metadata={"purpose": "sdk"})
-    assert thread["metadata"]["owner"] == "alice"
+    assert (thread["metadata"] or {}).get("owner") == "alice"
     parts = []
+    task_input: dict[str, Any] = {"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": str(repo.path)}
     async for part in client.runs.stream(
-        thread["thread_id"],
-        "agent",
-        stream_mode=["custom", "updates"],
-        input={"messages": [{"role": "user", "content": FIXTURE_TASK}], "repo": str(repo.path)},
+        thread["thread_id"], "agent", stream_mode=["custom", "updates"], input=task_input
     ):
         parts.append(part)
     assert any(p.event == "custom" and p.data.get("event") == "plan_proposed" for p in parts)
@@ -143,7 +142,7 @@ async def test_same_task_through_langgraph_sdk(service, new_repo):
     assert state["tasks"][0]["interrupts"][0]["value"]["type"] == "plan_approval"
 
     result = await client.runs.wait(thread["thread_id"], "agent", command={"resume": {"type": "accept"}})
-    assert result["status"] == "completed" and "return a + b" in result["diff"]
+    assert isinstance(result, dict) and result["status"] == "completed" and "return a + b" in result["diff"]
     assert run_fixture_tests(repo.path).passed
 
 
