@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 PORT ?= 2024
 UV := $(shell command -v uv 2>/dev/null || echo "$$HOME/.local/bin/uv")
 
-.PHONY: setup dev test bench eval lock web install-cli
+.PHONY: setup dev check test bench eval lock web install-cli
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -15,7 +15,13 @@ setup:
 dev: setup
 	@$(UV) run --frozen python -m agent.serve --port $(PORT)
 
-test: setup
+# Static checks (config in pyproject.toml): lint, formatting, types. `make test` runs them first, so CI fails on a finding.
+check: setup
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+	@$(UV) run --frozen mypy
+
+test: check
 	@$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 bench: setup
