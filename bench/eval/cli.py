@@ -21,7 +21,7 @@ from bench.eval.grade import grade, validate
 from bench.eval.policies import POLICIES
 from bench.eval.service import AgentRun, ServiceClient
 from bench.eval.suite import SuiteError, Task, load_suite, load_swe_bench, select
-from bench.eval.workspace import Prepared, prepare
+from bench.eval.workspace import DEFAULT_PYTHON, Prepared, prepare
 from tests.support.langgraph_server import running_server
 from tests.support.scripted_openai import ScriptedOpenAI
 
@@ -59,7 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--work-dir", type=Path, default=DEFAULT_WORK, help="where runs are made (not under /tmp)")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="downloaded sources and pristine trees")
     p.add_argument("--index-url", default=sources.PYPI_SIMPLE, help="package index (PEP 691 JSON simple API)")
-    p.add_argument("--python", default=sys.executable, help="interpreter of the tasks' virtualenvs")
+    p.add_argument(
+        "--python", default=DEFAULT_PYTHON, help="interpreter of the tasks' virtualenvs (visible in the sandbox)"
+    )
     p.add_argument("--keep", action="store_true", help="keep the run directory (workspaces, grading copies, logs)")
     p.add_argument(
         "--validate",

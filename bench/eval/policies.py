@@ -4,13 +4,16 @@ summarizer, diagnose) over the OpenAI wire protocol (tests/support/scripted_open
 answered from its own messages, so concurrent tasks share one server.
 
 oracle: router `start_new_task`; planner `view`s a file the patch touches, then `session_plan` (one item); programmer
-`apply_patch` with the reference patch, then `mark_task_completed`; reviewer `accept_review`.
-noop: the same flow without `apply_patch` (a plan, the item marked done, the review accepted).
+`apply_patch` with the reference patch, then `mark_task_completed`; reviewer runs the task's PASS_TO_PASS tests
+with `shell` in the prepared environment (`.venv`, inside the sandbox) and accepts only when they pass, so a task whose
+environment does not work inside the sandbox does not end `completed`.
+noop: the same flow without `apply_patch` (a plan, the item marked done, the same review).
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable, Sequence
 
 from bench.eval.suite import Task
@@ -54,7 +57,20 @@ def _patched(request: ChatRequest) -> bool:
     return any(r.name == "apply_patch" and r.content.startswith("patched") for r in request.tool_results)
 
 
-def _reviewer(_: ChatRequest) -> Reply:
+def check_command(task: Task) -> str:
+    """A command that must pass in the workspace before and after the fix: the PASS_TO_PASS tests."""
+    if task.runner == "pytest":
+        return f"{task.test_hint()} -p no:cacheprovider -q {' '.join(map(shlex.quote, task.pass_to_pass))}".strip()
+    return "node -e \"require('./')\"" if task.env.kind == "node" else "true"
+
+
+def _reviewer(request: ChatRequest, task: Task | None) -> Reply:
+    shell = [r for r in request.tool_results if r.name == "shell"]
+    if task is not None and "shell" in request.tool_names:
+        if not shell:
+            return Reply.call("shell", command=check_command(task))
+        if not shell[-1].content.startswith("[exit code 0]"):
+            return Reply.call("request_changes", items=["Make the tests pass"], feedback=shell[-1].content[-800:])
     return Reply.call("accept_review", summary="The change does what the task asks.")
 
 
@@ -78,7 +94,7 @@ def oracle_policy(tasks: Sequence[Task]) -> Callable[[ChatRequest], Reply]:
                 return Reply.call("apply_patch", patch=task.patch)
             return Reply.call("mark_task_completed", summary="Applied the fix.")
         if role == "reviewer":
-            return _reviewer(request)
+            return _reviewer(request, task)
         return _other(request)
 
     return policy
@@ -94,7 +110,7 @@ def noop_policy(tasks: Sequence[Task]) -> Callable[[ChatRequest], Reply]:
         if role == "programmer":
             return Reply.call("mark_task_completed", summary="Nothing to change.")
         if role == "reviewer":
-            return _reviewer(request)
+            return _reviewer(request, _find_task(tasks, request))
         return _other(request)
 
     return policy

@@ -2,9 +2,11 @@
 
 Layout under the run directory (keep it outside /tmp: the sandbox gives commands a private /tmp):
     tasks/<id>/start     git repository, one commit: the pristine source with the task's reverse patches applied
-    tasks/<id>/repo      the agent's workspace: a clone of start, `.venv` -> the project's environment (git-excluded)
+    tasks/<id>/repo      the agent's workspace: a clone of start with its own copy of the environment in `.venv`
+                         (git-excluded; inside the workspace because the sandbox shows nothing else of /var/tmp)
     tasks/<id>/grade-*   fresh clones of start where the agent's diff (and the task's test patch) are applied and graded
-    envs/<project>       the project's environment (Python: a venv with the task's requirements), made once per run
+    envs/<project>       the project's environment (Python: a venv with the task's requirements), made once per run;
+                         grading uses it, so nothing the agent does to its `.venv` changes the grade
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from bench.eval import sources
 from bench.eval.proc import git, run
 from bench.eval.suite import TASKS_DIR, SuiteError, Task
 
+DEFAULT_PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+"""The tasks' interpreter: a system one, visible inside the sandbox (the service's own virtualenv is not)."""
 EXCLUDE = (".venv", "__pycache__/", "*.pyc", ".pytest_cache/", "node_modules/", "*.egg-info/")
 _ENV_LOCKS: dict[str, asyncio.Lock] = {}
 
@@ -64,7 +68,7 @@ async def make_env(task: Task, run_dir: Path, *, python: str) -> Path | None:
 
 
 async def prepare(
-    task: Task, run_dir: Path, cache: Path, *, python: str = sys.executable, index: str = sources.PYPI_SIMPLE
+    task: Task, run_dir: Path, cache: Path, *, python: str = DEFAULT_PYTHON, index: str = sources.PYPI_SIMPLE
 ) -> Prepared:
     """Everything the agent and the grader need, made before the agent starts."""
     root = run_dir / "tasks" / task.id
@@ -84,7 +88,9 @@ async def prepare(
     await git(start, "commit", "-q", "-m", f"{task.project}: starting state of {task.id}")
     await _clone(start, repo)
     if env is not None:
-        (repo / ".venv").symlink_to(env)
+        # a venv is not relocatable in general, but `.venv/bin/python -m pytest` is: its interpreter is a symlink to
+        # the system python and site-packages are found relative to it
+        await run(["cp", "-a", str(env), str(repo / ".venv")], check=True)
     return Prepared(task=task, root=root, start=start, repo=repo, env=env)
 
 

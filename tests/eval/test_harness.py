@@ -46,6 +46,7 @@ def test_noop_resolves_nothing(work_dir: Path) -> None:
     for row in result["per_task"]:
         assert row.keys() >= ROW_KEYS
         assert row["fail_to_pass"].startswith("0/"), row  # every FAIL_TO_PASS test still fails without a change
+        assert row["status"] == "completed", row  # the agent claimed success: resolved does not follow the status
 
 
 def test_swe_bench_instance_is_graded_like_the_suite(work_dir: Path) -> None:
