@@ -58,6 +58,9 @@ async function taskUntilPlan(repo) {
     assert.fail(`no plan interrupt: status ${values.status} ${values.reason ?? ""}; streamed ${parts.map((p) => p.event)}`);
   }
   const [interrupt] = interrupted[0].data.__interrupt__;
+  // useStream (Agent Chat UI) shows the interrupt of the last `values` event
+  const lastValues = parts.filter((p) => p.event === "values").at(-1);
+  assert.deepEqual(lastValues.data.__interrupt__?.[0]?.value, interrupt.value, "the interrupt in the values stream");
   const stored = await client.threads.get(thread.thread_id);
   assert.equal(stored.status, "interrupted");
   return { threadId: thread.thread_id, interrupt, parts };
