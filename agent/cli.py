@@ -13,20 +13,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Command
 from rich.console import Console
 
 from agent.cli_remote import RemoteError, run_remote
 from agent.cli_render import TaskPrinter, literal
-from agent.config import settings_for
 from agent.contract import TaskStatus
-from agent.models import ModelNotConfigured, check_all_roles
-from agent.runtime import close_providers
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
 
 app = typer.Typer(
     help="open-swe: a coding agent that plans, edits, tests and reviews in a sandbox.", add_completion=False
@@ -42,6 +39,13 @@ def main() -> None:
 async def run_task(
     printer: TaskPrinter, task: str, repo: Path, *, auto_approve: bool, model: str | None, thread_id: str
 ) -> int:
+    # The graph machinery is imported here, so `run --server` (a thin client) starts quickly.
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.types import Command
+
+    from agent.config import settings_for
+    from agent.models import ModelNotConfigured, check_all_roles
+    from agent.runtime import close_providers
     from graphs.manager import build
 
     configurable: dict[str, Any] = {
