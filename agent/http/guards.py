@@ -8,6 +8,7 @@ the body checks apply to the task API's paths only, the 500 guard to every plain
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -32,6 +33,8 @@ GUARDED_PREFIXES = ("/tasks",)
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@")
 _WARN_EVERY = 10.0
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_SECONDS = 10.0
 
 
 def _guarded(path: str) -> bool:
@@ -56,6 +59,23 @@ def _is_json(scope: Scope) -> bool:
             media = value.split(b";", 1)[0].strip().lower()
             return media == b"application/json" or media.endswith(b"+json")
     return False
+
+
+async def _refuse_too_large(receive: Receive, send: Send, limit: int, *, more: bool = True) -> None:
+    """413, after reading and discarding what the client is still sending (at most DRAIN_BYTES for DRAIN_SECONDS),
+    like lingering close: closing with unread data resets the connection, and the client never sees the 413."""
+    drained = 0
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            while more and drained <= DRAIN_BYTES:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                drained += len(message.get("body", b""))
+                more = message.get("more_body", False)
+    except TimeoutError:
+        pass
+    await _send_json(send, 413, _too_large(limit), [("connection", "close")])
 
 
 def _unreadable_json(body: bytes) -> dict[str, Any] | None:
@@ -95,7 +115,7 @@ class BodyGuard:
         limit = int(getattr(state, "max_body_bytes", DEFAULT_MAX_BODY_BYTES))
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await _send_json(send, 413, _too_large(limit), [("connection", "close")])
+                await _refuse_too_large(receive, send, limit)
                 return
         chunks: list[bytes] = []
         size = 0
@@ -106,7 +126,7 @@ class BodyGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await _send_json(send, 413, _too_large(limit), [("connection", "close")])
+                await _refuse_too_large(receive, send, limit, more=message.get("more_body", False))
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

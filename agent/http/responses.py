@@ -68,5 +68,6 @@ _RESPONSES: dict[int, dict[str, Any]] = {
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """The `responses=` of a route that can answer these error codes."""
-    return {code: _RESPONSES[code] for code in codes}
+    """The `responses=` of a route that can answer these error codes. Errors are JSON also on a route whose own
+    answer is not (FastAPI documents a model under the route's media type only)."""
+    return {code: {**_RESPONSES[code], "content": {"application/json": {}}} for code in codes}

@@ -107,6 +107,7 @@ async def test_a_body_over_the_limit_gets_413_by_length_or_while_streamed(client
         writer.write(b"Transfer-Encoding: chunked\r\n\r\n")
         for _ in range(5):
             writer.write(b"3e8\r\n" + b" " * 1000 + b"\r\n")
+        writer.write(b"0\r\n\r\n")  # the server reads the rest before answering (lingering close)
         status, headers, body = await read_response(reader)
         assert status == 413 and headers["connection"] == "close"
         assert f"at most {LIMIT} bytes" in json.loads(body)["detail"]
