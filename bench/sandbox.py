@@ -1,12 +1,13 @@
-"""Local sandbox overhead, measured side by side in one run (rounds interleave the contenders).
+"""Local sandbox overhead, measured through a provider's lease as the agent uses it (resource limits applied),
+side by side in one run (rounds interleave the contenders).
 
 exec_ms: median wall time of running `true`:
   raw_subprocess  asyncio.create_subprocess_exec("true") + wait (the floor for any subprocess from asyncio)
-  local           LocalSandbox.exec("true"), no isolation
-  raw_bwrap       a fresh bubblewrap (the sandbox's own arguments) running `true`
-  local_isolated  LocalSandbox.exec("true") inside bubblewrap (resident runner)
-read_ms / write_ms: LocalSandbox.read / write of a 4 KiB file.
-The last line printed is one JSON object.  Usage: python bench/sandbox.py [--rounds N]
+  local           a LocalProvider lease (SANDBOX_ISOLATION=none), .sandbox.exec("true")
+  local_isolated  a LocalProvider lease inside bubblewrap (user namespace, seccomp, cgroup), .sandbox.exec("true")
+  raw_bwrap       a fresh bubblewrap with the sandbox's own arguments running `true` (what a runner saves)
+read_ms / write_ms: a 4 KiB file through the isolated lease vs asyncio.to_thread(Path.read_text / write_text).
+The workspaces are outside /tmp. The last line printed is one JSON object.  Usage: python bench/sandbox.py [--rounds N]
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,9 +27,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandbox.isolation import Bwrap, find_bwrap
-from sandbox.local import LocalSandbox
+from sandbox.base import Sandbox
+from sandbox.isolation import SECCOMP_FD, Bwrap, find_bwrap
+from sandbox.local import LocalProvider
 from sandbox.secrets import command_env
+from sandbox.settings import Isolation, ResourceLimits, SandboxSettings
 
 Timed = Callable[[], Awaitable[object]]
 
@@ -42,16 +47,23 @@ async def raw_subprocess() -> None:
     await proc.wait()
 
 
-def raw_bwrap(argv: list[str]) -> Timed:
+def raw_bwrap(argv: list[str], program: bytes) -> Timed:
     async def run() -> None:
-        proc = await asyncio.create_subprocess_exec(*argv, env=command_env())
+        read, write = os.pipe()
+        os.write(write, program)
+        os.close(write)
+        try:
+            args = [str(read) if a == SECCOMP_FD else a for a in argv]
+            proc = await asyncio.create_subprocess_exec(*args, env=command_env(), pass_fds=(read,))
+        finally:
+            os.close(read)
         if await proc.wait() != 0:
             raise RuntimeError("bwrap failed")
 
     return run
 
 
-def sandbox_exec(sandbox: LocalSandbox) -> Timed:
+def sandbox_exec(sandbox: Sandbox) -> Timed:
     async def run() -> None:
         if not (await sandbox.exec("true")).ok:
             raise RuntimeError("exec failed")
@@ -59,20 +71,49 @@ def sandbox_exec(sandbox: LocalSandbox) -> Timed:
     return run
 
 
-async def main(rounds: int) -> dict[str, Any]:
+def make_project(path: Path) -> Path:
+    path.mkdir(parents=True)
+    (path / "README.md").write_text("bench\n")
+    subprocess.run(["git", "init", "-q"], cwd=path, check=True)
+    return path
+
+
+async def main(rounds: int) -> dict[str, object]:
     binary = find_bwrap(None)
     if binary is None:
         sys.exit("bubblewrap is missing: apt-get install bubblewrap")
-    with tempfile.TemporaryDirectory(prefix="bench-sandbox-") as tmp:
-        workspace = Path(tmp)
-        isolation = Bwrap(binary)
-        async with LocalSandbox(workspace) as plain, LocalSandbox(workspace, isolation=isolation) as isolated:
-            startup = {"local": await timed(sandbox_exec(plain)), "local_isolated": await timed(sandbox_exec(isolated))}
+    with tempfile.TemporaryDirectory(prefix="bench-sandbox-", dir="/var/tmp") as tmp:
+        base = Path(tmp)
+        common: dict[str, Any] = {"state_dir": base / "state", "resource_limits": ResourceLimits.AUTO}
+        plain_provider = LocalProvider(SandboxSettings(isolation=Isolation.NONE, **common))
+        isolated_provider = LocalProvider(SandboxSettings(isolation=Isolation.BWRAP, **common))
+        try:
+            started = time.perf_counter()
+            plain = (await plain_provider.acquire("bench-plain", project_path=str(make_project(base / "p1")))).sandbox
+            await plain.exec("true")
+            plain_start = (time.perf_counter() - started) * 1000
+            started = time.perf_counter()
+            lease = await isolated_provider.acquire("bench-iso", project_path=str(make_project(base / "p2")))
+            isolated = lease.sandbox
+            await isolated.exec("true")
+            isolated_start = (time.perf_counter() - started) * 1000
+            limited = getattr(isolated, "resource_limits", None) is not None
+
+            bwrap = Bwrap(binary)
             contenders: dict[str, Timed] = {
                 "raw_subprocess": raw_subprocess,
                 "local": sandbox_exec(plain),
-                "raw_bwrap": raw_bwrap([*isolation.argv(await asyncio.to_thread(workspace.resolve)), "true"]),
                 "local_isolated": sandbox_exec(isolated),
+                "raw_bwrap": raw_bwrap([*bwrap.argv(base / "p2"), "true"], bwrap.seccomp_program()),
+            }
+            payload = "x" * 4096
+            target = Path(isolated.root) / "bench.txt"
+            await isolated.write("bench.txt", payload)
+            contenders |= {
+                "read_lease": lambda: isolated.read("bench.txt"),
+                "read_thread": lambda: asyncio.to_thread(target.read_text),
+                "write_lease": lambda: isolated.write("bench.txt", payload),
+                "write_thread": lambda: asyncio.to_thread(target.write_text, payload),
             }
             samples: dict[str, list[float]] = {name: [] for name in contenders}
             for _ in range(10):  # warm-up
@@ -81,22 +122,25 @@ async def main(rounds: int) -> dict[str, Any]:
             for _ in range(rounds):
                 for name, fn in contenders.items():
                     samples[name].append(await timed(fn))
+        finally:
+            await plain_provider.aclose()
+            await isolated_provider.aclose()
 
-            payload = "x" * 4096
-            await plain.write("bench.txt", payload)
-            reads = [await timed(lambda: plain.read("bench.txt")) for _ in range(rounds)]
-            writes = [await timed(lambda: plain.write("bench.txt", payload)) for _ in range(rounds)]
-
-    exec_ms = {name: round(statistics.median(values), 3) for name, values in samples.items()}
+    med = {name: round(statistics.median(values), 3) for name, values in samples.items()}
     p90 = {name: round(statistics.quantiles(values, n=10)[-1], 3) for name, values in samples.items()}
+    exec_names = ("raw_subprocess", "local", "local_isolated", "raw_bwrap")
     return {
-        "exec_ms": exec_ms,
-        "exec_p90_ms": p90,
-        "ratio_local_vs_raw": round(exec_ms["local"] / exec_ms["raw_subprocess"], 3),
-        "ratio_isolated_vs_raw_bwrap": round(exec_ms["local_isolated"] / exec_ms["raw_bwrap"], 3),
-        "read_ms": round(statistics.median(reads), 3),
-        "write_ms": round(statistics.median(writes), 3),
-        "runner_startup_ms": {name: round(value, 1) for name, value in startup.items()},
+        "exec_ms": {name: med[name] for name in exec_names},
+        "exec_p90_ms": {name: p90[name] for name in exec_names},
+        "ratio_local_vs_raw": round(med["local"] / med["raw_subprocess"], 3),
+        "ratio_isolated_vs_raw": round(med["local_isolated"] / med["raw_subprocess"], 3),
+        "ratio_isolated_vs_raw_bwrap": round(med["local_isolated"] / med["raw_bwrap"], 3),
+        "read_ms": {"lease": med["read_lease"], "thread": med["read_thread"]},
+        "write_ms": {"lease": med["write_lease"], "thread": med["write_thread"]},
+        "ratio_read_vs_thread": round(med["read_lease"] / med["read_thread"], 3),
+        "ratio_write_vs_thread": round(med["write_lease"] / med["write_thread"], 3),
+        "first_exec_ms": {"local": round(plain_start, 1), "local_isolated": round(isolated_start, 1)},
+        "resource_limits": limited,
         "rounds": rounds,
     }
 
@@ -105,6 +149,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=300)
     result = asyncio.run(main(parser.parse_args().rounds))
-    for name, value in result["exec_ms"].items():
+    exec_ms = result["exec_ms"]
+    assert isinstance(exec_ms, dict)
+    for name, value in exec_ms.items():
         print(f"exec {name:<15} median {value:8.3f} ms")
     print(json.dumps(result))

@@ -75,17 +75,20 @@ def _open_regular(root: int, rel: str, shown: str, flags: int) -> int:
 
 
 def read_file(ws: Workspace, path: str, limit: int) -> FileContent:
-    rel = ws.resolve(path).rel
+    rel = ws.lexical(path)
     with _root(ws) as root, os.fdopen(_open_regular(root, rel, path, os.O_RDONLY), "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
-        data = handle.read(limit)
-        truncated = len(data) < size or bool(handle.read(1))
+        data = handle.read(min(limit, size) + 1)  # (not `read(limit)`: it would allocate the whole limit)
+        if len(data) == size + 1 and size < limit:  # it grew since: read on, up to the limit
+            data += handle.read(limit - size)
+        truncated = len(data) > limit
+        data = data[:limit]
     text = decode_file(data, final=not truncated)
     return FileContent(rel, text, size, binary=text is None, truncated=truncated)
 
 
 def read_bytes(ws: Workspace, path: str) -> bytes:
-    rel = ws.resolve(path).rel
+    rel = ws.lexical(path)
     with _root(ws) as root, os.fdopen(_open_regular(root, rel, path, os.O_RDONLY), "rb") as handle:
         return handle.read()
 
@@ -110,33 +113,33 @@ def _make_parents(root: int, rel: str, shown: str) -> None:
 
 
 def write_file(ws: Workspace, path: str, content: str | bytes) -> FileInfo:
-    resolved = ws.resolve(path)
+    rel = ws.lexical(path)
     data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-    if resolved.rel == ".":
+    if rel == ".":
         raise NotAFile(f"{path!r} is a directory, not a file")
     with _root(ws) as root:
         try:
-            _make_parents(root, resolved.rel, path)
+            _make_parents(root, rel, path)
         except NotAFile:
             raise NotAFile(f"cannot create {path!r}: a parent is not a directory") from None
-        fd = _open_regular(root, resolved.rel, path, os.O_WRONLY | os.O_CREAT)
+        fd = _open_regular(root, rel, path, os.O_WRONLY | os.O_CREAT)
         with os.fdopen(fd, "wb") as handle:
             handle.truncate(0)  # only now that it is known to be a regular file
             handle.write(data)
             handle.flush()
             result = os.fstat(handle.fileno())
-    return _info(resolved.rel, result)
+    return _info(rel, result)
 
 
 def write_many(ws: Workspace, files: Mapping[str, bytes]) -> None:
     for path in files:  # refuse the whole batch before writing anything
-        ws.resolve(path)
+        ws.resolve(path)  # (symlinks to outside included: a clear error before the first write)
     for path, data in files.items():
         write_file(ws, path, data)
 
 
 def stat_path(ws: Workspace, path: str) -> FileInfo:
-    rel = ws.resolve(path).rel
+    rel = ws.lexical(path)
     with _root(ws) as root:
         fd = _open(root, rel, path, os.O_PATH)
         try:
@@ -147,7 +150,7 @@ def stat_path(ws: Workspace, path: str) -> FileInfo:
 
 def list_dir(ws: Workspace, path: str, depth: int) -> list[FileInfo]:
     """Entries under `path` down to `depth` levels, sorted; symlinks are reported, never followed."""
-    rel = ws.resolve(path).rel
+    rel = ws.lexical(path)
     out: list[FileInfo] = []
 
     def walk(fd: int, prefix: str, level: int) -> None:

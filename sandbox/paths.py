@@ -26,6 +26,8 @@ class Workspace:
         if not real.is_dir():
             raise SandboxFileNotFound(f"workspace {str(root)!r} does not exist or is not a directory")
         self.root = real
+        self._root_str = str(real)
+        self._prefix = self._root_str.rstrip("/") + "/"
 
     def contains(self, path: Path) -> bool:
         return path == self.root or path.is_relative_to(self.root)
@@ -48,6 +50,23 @@ class Workspace:
             raise PathOutsideWorkspace(f"{raw!r} resolves outside the workspace ({self.root})")
         shown = lexical if self.contains(lexical) else real
         return Resolved(real, self.relative(shown))
+
+    def lexical(self, path: str | os.PathLike[str]) -> str:
+        """`path` relative to the root ('.' for the root), by string work only (no filesystem access), or
+        PathOutsideWorkspace when it names a place outside (`..` past the root, an absolute path elsewhere).
+
+        Symlinks are not looked at: the caller opens the result with `open_beneath`, where the kernel refuses any
+        resolution that leaves the root."""
+        raw = os.fspath(path)
+        if "\x00" in raw:
+            raise PathOutsideWorkspace(f"{raw!r}: paths cannot contain NUL bytes")
+        root = self._root_str
+        full = os.path.normpath(os.path.join(root, raw))
+        if full == root:
+            return "."
+        if not full.startswith(self._prefix):
+            raise PathOutsideWorkspace(f"{raw!r} resolves outside the workspace ({root})")
+        return full[len(self._prefix) :]
 
     def relative(self, path: Path) -> str:
         return "." if path == self.root else path.relative_to(self.root).as_posix()
