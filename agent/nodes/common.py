@@ -64,7 +64,7 @@ class Run:
         return lambda call_id, updates: ToolContext(sandbox, self.settings, state, call_id, self.emit, updates)
 
 
-def failed(run: Run, reason: str, status: TaskStatus = TaskStatus.FAILED) -> dict[str, Any]:
+def failed(reason: str, status: TaskStatus = TaskStatus.FAILED) -> dict[str, Any]:
     """The state update that ends a task; the `failed` event is emitted by the manager's finish node."""
     return {"status": status.value, "reason": redact(reason)}
 
@@ -80,7 +80,7 @@ async def execute_tool_calls(
     try:
         sandbox = await run.sandbox(state)
     except SandboxError as exc:
-        return None, failed(run, f"sandbox unavailable: {exc}")
+        return None, failed(f"sandbox unavailable: {exc}")
     batch = await run_tool_calls(
         reply, tools, run.tool_context(sandbox, state), output_chars=run.settings.tool_output_chars, emit=run.emit
     )
@@ -89,7 +89,7 @@ async def execute_tool_calls(
             f"the sandbox vanished mid-task ({batch.sandbox_gone}); work not yet in the task's diff is lost: "
             "send a follow-up message to continue on a fresh sandbox"
         )
-        return None, {**failed(run, reason), conversation_key: batch.messages}
+        return None, {**failed(reason), conversation_key: batch.messages}
     return batch, None
 
 
@@ -140,7 +140,7 @@ async def invoke_model(
     and the prompt budget. Never raises for model or limit failures."""
     limit = check_limits(state, run.settings) if within_task else None
     if limit is not None:
-        return ModelTurn(None, failed(run, limit.reason, TaskStatus.LIMIT_REACHED), conversation)
+        return ModelTurn(None, failed(limit.reason, TaskStatus.LIMIT_REACHED), conversation)
     settings = run.settings
     schemas = [t.schema() for t in tools]
     system_message = SystemMessage(system)
@@ -173,7 +173,7 @@ async def invoke_model(
         detail = " ".join(str(exc).split())[:300]
         return ModelTurn(
             None,
-            {**failed(run, f"model error ({role.value}): {type(exc).__name__}: {detail}"), "usage": usage},
+            {**failed(f"model error ({role.value}): {type(exc).__name__}: {detail}"), "usage": usage},
             conversation,
             compacted,
         )

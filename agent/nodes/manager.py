@@ -61,10 +61,10 @@ async def route_message(state: AgentState, config: RunnableConfig) -> dict[str, 
         check_all_roles(run.settings, run.configurable)
     except ModelNotConfigured as exc:
         run.emit(event(EventType.FAILED, status=TaskStatus.FAILED.value, reason=str(exc)))
-        return {**failed(run, str(exc)), "route": "end"}
+        return {**failed(str(exc)), "route": "end"}
     message = task_from_messages(state)
     if not message.strip():
-        return {**failed(run, "the last user message is empty"), "route": "end", "intent": ""}
+        return {**failed("the last user message is empty"), "route": "end", "intent": ""}
     has_task = bool(state.get("task"))
     intent = state.get("intent") or ""
     if intent == "task" or (intent == "follow_up" and not has_task):  # the caller said so: no model guesses
@@ -181,7 +181,7 @@ async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
             await release_after_task(state, config)
         except SandboxError as exc:
             if not is_over(state):  # a task that already ended keeps its own reason: it says what went wrong first
-                updates.update(failed(run, f"could not finalize the branch: {exc}"))
+                updates.update(failed(f"could not finalize the branch: {exc}"))
                 status = TaskStatus.FAILED
     if status in FAILED_STATUSES:
         reason = updates.get("reason") or state.get("reason", "")

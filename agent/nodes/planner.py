@@ -31,7 +31,7 @@ async def planner_start(state: AgentState, config: RunnableConfig) -> dict[str, 
     try:
         baseline = await porcelain(await run.sandbox(state))
     except SandboxError as exc:
-        return failed(run, f"planner could not read the workspace: {exc}")
+        return failed(f"planner could not read the workspace: {exc}")
     added = []
     if not state.get("planner_messages"):
         added.append(HumanMessage(f"Plan this task:\n{state.get('task', '')}"))
@@ -159,7 +159,7 @@ async def planner_finish(state: AgentState, config: RunnableConfig) -> dict[str,
         caches = [line for line in await porcelain(sandbox) if is_command_cache(line)]
         reverted = await revert_new_changes(sandbox, [*(state.get("planner_baseline") or []), *caches])
     except SandboxError as exc:
-        return failed(run, f"could not revert the planner's changes: {exc}")
+        return failed(f"could not revert the planner's changes: {exc}")
     if reverted:
         note = f"The planner modified files it must not touch; reverted: {', '.join(reverted)}"
         updates["planner_messages"] = [AIMessage(note)]
@@ -192,7 +192,7 @@ async def await_approval(state: AgentState, config: RunnableConfig) -> dict[str,
                 payload = plan_approval_request(plan, title=state.get("plan_title", ""), error=error)
     resumed = resumed_pause(state) if not run.auto_approve else {"awaiting_since": 0.0}
     if decision.kind == "reject":
-        return {**resumed, **failed(run, "plan rejected by the user", TaskStatus.REJECTED)}
+        return {**resumed, **failed("plan rejected by the user", TaskStatus.REJECTED)}
     if decision.kind == "feedback":
         feedback = HumanMessage(
             f"Feedback on your plan from the user: {decision.message}\nRevise the plan and call `session_plan` again."

@@ -111,7 +111,7 @@ async def programmer_tools(state: AgentState, config: RunnableConfig) -> dict[st
             said.append(conversation.item_completed(item, plan))
             updates.update(await _commit(run, state, sandbox, f"{item['description']}\n\n{item['summary']}", commits))
     except SandboxError as exc:
-        return {**updates, "programmer_messages": added, "plan": plan, "messages": said, **failed(run, str(exc))}
+        return {**updates, "programmer_messages": added, "plan": plan, "messages": said, **failed(str(exc))}
     nxt = current_item(plan)
     if nxt is not None and (batch.updates.get("completed") or batch.updates.get("plan_changed")):
         plan = _plan_started(plan)
@@ -154,7 +154,7 @@ async def programmer_nudge(state: AgentState, config: RunnableConfig) -> dict[st
     run = Run.of(config)
     idle = int(state.get("idle_replies") or 0) + 1
     if idle >= run.settings.max_idle_replies:
-        return {"idle_replies": idle, **failed(run, f"the model replied {idle} times in a row without calling a tool")}
+        return {"idle_replies": idle, **failed(f"the model replied {idle} times in a row without calling a tool")}
     item = current_item(state.get("plan") or [])
     text = NUDGE.format(item=item["description"] if item else "none left")
     return {"idle_replies": idle, "programmer_messages": [HumanMessage(text)]}
@@ -190,7 +190,7 @@ async def programmer_finish(state: AgentState, config: RunnableConfig) -> dict[s
         if "diff" not in updates:
             updates["diff"] = await diff_against(sandbox, state.get("base_commit", ""))
     except SandboxError as exc:
-        return failed(run, f"final commit failed: {exc}")
+        return failed(f"final commit failed: {exc}")
     return updates
 
 

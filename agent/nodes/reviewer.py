@@ -27,7 +27,7 @@ async def reviewer_start(state: AgentState, config: RunnableConfig) -> dict[str,
     try:
         diff = await diff_against(await run.sandbox(state), state.get("base_commit", ""))
     except SandboxError as exc:
-        return failed(run, f"reviewer could not compute the diff: {exc}")
+        return failed(f"reviewer could not compute the diff: {exc}")
     intro = (
         f"Review round {int(state.get('review_round') or 0) + 1}.\nPlan:\n{plan_text(state.get('plan') or [])}\n\n"
         f"Diff against the base commit {state.get('base_commit', '')[:12]}:\n```diff\n"

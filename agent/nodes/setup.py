@@ -48,7 +48,7 @@ async def ensure_workspace(state: AgentState, config: RunnableConfig) -> dict[st
     if not state.get("task"):
         task = task_from_messages(state)
         if not task:
-            return failed(run, "no task: send a user message with the task")
+            return failed("no task: send a user message with the task")
         updates.update(new_task_state(task), status=TaskStatus.PLANNING.value, started_at=now())
         run.emit(event(EventType.TASK_STARTED, task=task))
     if state.get("sandbox_id") and state.get("base_commit") and state.get("branch"):
@@ -62,7 +62,7 @@ async def ensure_workspace(state: AgentState, config: RunnableConfig) -> dict[st
             workspace = await prepare_workspace(sandbox, run.thread_id)
         rules = await read_rules(sandbox)
     except Exception as exc:  # provider misconfiguration, clone failure, git error: the task fails, the run does not
-        return {**updates, **failed(run, f"sandbox setup failed: {type(exc).__name__}: {exc}")}
+        return {**updates, **failed(f"sandbox setup failed: {type(exc).__name__}: {exc}")}
     updates.update(
         sandbox_id=sandbox.id,
         sandbox_backend=backend,
