@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.http.eventlog import EventLog
 from agent.http.relay import RunRelay
-from agent.http.service import TASK_KIND
+from agent.http.service import TASK_KIND, active_runs
 from agent.http.service_metrics import TaskStates
 from agent.http.view import task_view
 
@@ -44,11 +44,7 @@ async def recover_tasks(client: Any, log: EventLog, relay: RunRelay, states: Tas
             task_id = str(thread["thread_id"])
             view = task_view(thread)
             states.set(task_id, view.status)
-            active = [
-                r
-                for status in ("running", "pending")
-                for r in await client.runs.list(task_id, status=status, limit=100)
-            ]
+            active = await active_runs(client, task_id)
             cut_off = _open_runs(await log.since(task_id, 0))
             if cut_off or active:
                 note = (

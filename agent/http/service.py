@@ -125,10 +125,7 @@ class TaskService:
 
     async def patch(self, owner: str, task_id: str, kind: str) -> str:
         """The task's whole diff (`kind` "patch") or its commits as an mbox ("mbox"), as stored when it ended."""
-        thread = await self._thread(owner, task_id)
-        if thread is None:
-            await self._lost_view(owner, task_id)  # 404 unless it is the owner's lost task
-            raise HTTPException(409, "this task was lost when the server stopped before saving it; it has no diff")
+        thread = await self._existing_thread(owner, task_id, lost="it has no diff")
         values = (await self._with_live_values(thread)).get("values") or {}
         return str(values.get("mbox" if kind == "mbox" else "diff") or "")
 
@@ -358,14 +355,11 @@ class TaskService:
         await self.client.threads.update(
             task_id, metadata={"cancelled": True, "cancel_reason": "cancelled by its owner"}
         )
-        for run_status in ("running", "pending"):
-            for run in await self.client.runs.list(task_id, status=run_status, limit=100):
-                try:
-                    await self.client.runs.cancel(task_id, str(run["run_id"]), action="interrupt")
-                except httpx.HTTPStatusError as exc:  # it ended meanwhile
-                    logger.info(
-                        "run already ended at cancel (%s)", exc.response.status_code, extra={"task_id": task_id}
-                    )
+        for run in await active_runs(self.client, task_id):
+            try:
+                await self.client.runs.cancel(task_id, str(run["run_id"]), action="interrupt")
+            except httpx.HTTPStatusError as exc:  # it ended meanwhile
+                logger.info("run already ended at cancel (%s)", exc.response.status_code, extra={"task_id": task_id})
         released = await release_task_sandbox(thread.get("values") or {}, task_id)
         self.states.set(task_id, TaskStatus.CANCELLED.value)
         await self.log.append(
@@ -377,6 +371,13 @@ class TaskService:
         )
         logger.info("task cancelled", extra={"task_id": task_id, "owner": owner})
         return ActionResult(id=task_id, action="cancel", status=TaskStatus.CANCELLED.value)
+
+
+async def active_runs(client: Any, task_id: str) -> list[dict[str, Any]]:
+    """The task's runs that are running or waiting to run (what cancel stops and a restart follows)."""
+    return [
+        run for status in ("running", "pending") for run in await client.runs.list(task_id, status=status, limit=100)
+    ]
 
 
 def _cancelled(thread: dict[str, Any]) -> bool:

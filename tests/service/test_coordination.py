@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from agent.http.idempotency import IdempotencyRecords, fingerprint
+from agent.http import idempotency
+from agent.http.idempotency import Claim, IdempotencyRecords, fingerprint
 from agent.http.ratelimit import TaskRateLimiter
 from coordination.store import CoordinationStore, MemoryStore, RedisStore
 from tests.support.redis_server import unique_prefix
@@ -84,3 +85,17 @@ async def test_abandoned_claim_frees_the_key(store):
     assert (await records.claim("alice", "k4", fp)).outcome == "new"
     await records.abandon("alice", "k4")
     assert (await records.claim("alice", "k4", fp)).outcome == "new"
+
+
+async def test_a_claim_lapses_soon_when_its_task_is_never_recorded(store, monkeypatch):
+    """A request that died (or met a Redis that was down) between claiming a key and recording its task frees the
+    key after CLAIM_TTL, not after the key's whole TTL."""
+    monkeypatch.setattr(idempotency, "CLAIM_TTL", 0.2)
+    records = IdempotencyRecords(store, ttl=3600, wait=0.05)
+    assert (await records.claim("alice", "k", "fp")).outcome == "new"
+    assert (await records.claim("alice", "k", "fp")).outcome == "in_progress"
+    await asyncio.sleep(0.3)
+    assert (await records.claim("alice", "k", "fp")).outcome == "new"
+    await records.complete("alice", "k", "fp", "task-1")
+    await asyncio.sleep(0.3)  # a recorded task keeps the full TTL
+    assert await records.claim("alice", "k", "fp") == Claim("existing", "task-1")
