@@ -20,10 +20,10 @@ import pytest
 import websockets
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.fixture_repo import FIXTURE_TASK, PLAN, run_fixture_tests
+from tests.support.fixture_repo import FIXTURE_TASK, PLAN, create_fixture_repo, run_fixture_tests
 from tests.support.langgraph_server import REPO_ROOT
 from tests.support.net import free_port
-from tests.web.conftest import ALICE_KEY, BOB_KEY, TICKET_TTL
+from tests.web.conftest import ALICE_KEY, ASK_MARKER, BOB_KEY, QUESTION, TICKET_TTL
 
 pytestmark = pytest.mark.e2e
 SLOW = 120_000  # ms: a whole task on a loaded 2-core machine
@@ -44,8 +44,8 @@ def _sign_in(page: Page, url: str, key: str, server: str = "") -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def _new_task(page: Page, repo: Path, *, auto_approve: bool = False) -> None:
-    page.get_by_label("Task", exact=True).fill(FIXTURE_TASK)
+def _new_task(page: Page, repo: Path, *, auto_approve: bool = False, task: str = FIXTURE_TASK) -> None:
+    page.get_by_label("Task", exact=True).fill(task)
     page.get_by_label("Repository").fill(str(repo))
     page.get_by_label("Sandbox").select_option("local")
     if auto_approve:
@@ -98,6 +98,54 @@ def test_a_task_from_sign_in_to_diff(browser: Browser, server, new_repo):
     page.close()
     log = server.log_text()
     assert ALICE_KEY not in log and "ticket." not in log
+
+
+def test_an_edited_plan_runs_and_fills_the_checklist(browser: Browser, server, new_repo):
+    page = browser.new_page()
+    _sign_in(page, server.url, ALICE_KEY)
+    _new_task(page, new_repo.path)
+    approval = page.get_by_role("region", name="Plan approval")
+    approval.get_by_role("button", name="Edit").click(timeout=SLOW)
+    approval.get_by_label("One step per line").fill("Repair calc.add\nRun the unit tests")
+    approval.get_by_role("button", name="Run edited plan").click()
+    expect(page.locator(".head .badge")).to_have_text("completed", timeout=SLOW)
+    expect(page.locator(".checklist li[data-status=done]")).to_have_count(2, timeout=30_000)
+    expect(page.locator(".checklist li").first).to_contain_text("Repair calc.add")
+    expect(page.locator(".checklist li").nth(1)).to_contain_text("Run the unit tests")
+    page.close()
+
+
+def test_a_question_is_answered_in_the_page(browser: Browser, server, new_repo):
+    page = browser.new_page()
+    _sign_in(page, server.url, ALICE_KEY)
+    _new_task(page, new_repo.path, auto_approve=True, task=f"{FIXTURE_TASK} {ASK_MARKER}")
+    question = page.get_by_role("region", name="Question")
+    expect(question).to_contain_text(QUESTION, timeout=SLOW)
+    expect(page.locator(".head .badge")).to_have_text("awaiting answer")
+    question.get_by_label("Your answer").fill("Yes, leave mul() alone.")
+    question.get_by_role("button", name="Answer").click()
+    expect(page.locator(".head .badge")).to_have_text("completed", timeout=SLOW)
+    expect(page.locator(".diff-file summary")).to_contain_text("calc.py")
+    page.close()
+
+
+def test_reject_and_cancel_from_the_page(browser: Browser, server, tmp_path):
+    page = browser.new_page()
+    _sign_in(page, server.url, ALICE_KEY)
+    _new_task(page, create_fixture_repo(tmp_path / "rejected").path)
+    approval = page.get_by_role("region", name="Plan approval")
+    approval.get_by_role("button", name="Reject").click(timeout=SLOW)
+    expect(page.locator(".head .badge")).to_have_text("rejected", timeout=SLOW)
+    expect(page.get_by_role("button", name="Cancel task")).to_have_count(0)
+
+    page.goto(server.url + "/#/")
+    _new_task(page, create_fixture_repo(tmp_path / "cancelled").path)
+    expect(page.get_by_role("region", name="Plan approval")).to_be_visible(timeout=SLOW)
+    page.get_by_role("button", name="Cancel task").click()
+    expect(page.locator(".head .badge")).to_have_text("cancelled", timeout=SLOW)
+    expect(page.get_by_role("region", name="Plan approval")).to_have_count(0)
+    expect(page.get_by_role("region", name="Follow-up")).to_be_visible()
+    page.close()
 
 
 def test_a_page_from_an_allowed_origin_runs_a_task(browser: Browser, server, origins, new_repo):

@@ -100,7 +100,7 @@ export function TaskPage({ api, id }: { api: Api; id: string }) {
           </button>
         )}
       </section>
-      {view.pending && (
+      {view.pending && !ended && (
         <Pending
           key={`${view.pending.type}-${view.last_event_id}`}
           pending={view.pending}
