@@ -126,6 +126,12 @@ def test_a_question_is_answered_in_the_page(browser: Browser, server, new_repo):
     question.get_by_role("button", name="Answer").click()
     expect(page.locator(".head .badge")).to_have_text("completed", timeout=SLOW)
     expect(page.locator(".diff-file summary")).to_contain_text("calc.py")
+
+    follow_up = page.get_by_role("region", name="Follow-up")
+    follow_up.get_by_role("textbox").fill("Also check that mul() still works.")
+    follow_up.get_by_role("button", name="Send follow-up").click()
+    finished = page.get_by_label("Tool calls and command output").get_by_text("# finished (completed)")
+    expect(finished).to_have_count(2, timeout=SLOW)  # the follow-up ran as a second task on the thread
     page.close()
 
 
