@@ -43,6 +43,7 @@ from sandbox.workspace import (
     PathLock,
     add_clone,
     check_thread_id,
+    git,
     remove_clone,
     repository,
     worktree_path,
@@ -299,10 +300,12 @@ class LocalProvider:
         await asyncio.to_thread(lock.acquire, thread_id)
         try:
             writable = []
-            if isolation is not None and await asyncio.to_thread(
-                (project / ".git").is_file
-            ):  # itself a worktree: its git dir is elsewhere
-                writable.append((await repository(project))[1])
+            if isolation is not None:
+                if not await asyncio.to_thread(os.path.lexists, project / ".git"):
+                    # made here, not by the agent inside the sandbox: so its config and hooks are read-only there too
+                    await git("init", "-q", cwd=project)
+                elif await asyncio.to_thread((project / ".git").is_file):  # itself a worktree: its git dir is elsewhere
+                    writable.append((await repository(project))[1])
             sandbox = await asyncio.to_thread(
                 LocalSandbox, project, settings=self._settings, isolation=isolation, writable=writable, sandbox_id=sid
             )

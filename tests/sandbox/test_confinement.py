@@ -36,7 +36,7 @@ class Service:
             "isolation": isolation,
             "mode": mode,
             "state_dir": str(self.base / "state"),
-            "project": str(self.base / "project"),
+            "project": str(extra.get("project") or self.base / "project"),
             "threads": threads,
             "settings": extra.get("settings", {}),
             "home": extra.get("home"),
@@ -279,6 +279,20 @@ async def test_a_command_cannot_plant_code_in_the_repository_git_runs(service: S
     assert not (project / ".git-moved").exists() and (project / ".git" / "HEAD").is_file()
     host_git_status(project)
     assert not pwned.exists(), "the user's next git status ran planted code"
+
+
+async def test_a_directory_without_git_gets_a_protected_repository(service: Service) -> None:
+    plain = service.base / "plain"
+    plain.mkdir()
+    (plain / "a.txt").write_text("a\n")
+    os.chown(plain, service.uid, service.gid)
+    pwned = service.base / "pwned"
+    (result,) = await service.run(
+        [["exec", f"git init -q; git config core.fsmonitor 'touch {pwned}' 2>&1; ls -A"]], project=str(plain)
+    )
+    assert ".git" in result["out"].split() and "fsmonitor" not in (plain / ".git" / "config").read_text()
+    host_git_status(plain)
+    assert not pwned.exists()
 
 
 @pytest.mark.parametrize("isolation", ["bwrap", "none"])
