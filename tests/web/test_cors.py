@@ -9,6 +9,7 @@ import typer
 
 from agent.http.cors import BrowserSettings, cors_config, normalize_origin, origin_allowed, parse_origins
 from agent.serve import server_env
+from tests.support.langgraph_server import REPO_ROOT
 
 
 def test_origins_are_normalized():
@@ -80,3 +81,9 @@ def test_serve_refuses_a_wildcard(monkeypatch, capsys):
         server_env(None)
     assert exit_info.value.exit_code == 2
     assert "CORS_ALLOW_ORIGINS='*' is refused" in capsys.readouterr().err
+
+
+def test_langgraph_json_allows_no_other_origin_by_default():
+    """Deployed without `agent.serve` (LangGraph Platform), LangGraph reads `http.cors`; its default would be '*'."""
+    cors = json.loads((REPO_ROOT / "langgraph.json").read_text())["http"]["cors"]
+    assert cors["allow_origins"] == [] and cors["allow_credentials"] is False
