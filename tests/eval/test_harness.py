@@ -76,3 +76,12 @@ def test_any_openai_compatible_endpoint_by_base_url_model_and_key_variable(work_
     assert (result["tasks"], result["resolved"], result["model"], result["policy"]) == (1, 1, "my-model", "model")
     assert models == {"my-model"}
     assert secret not in proc.stdout + proc.stderr
+
+
+def test_a_task_over_its_time_is_cancelled_and_reported(work_dir: Path) -> None:
+    proc = run_eval(
+        "--policy", "oracle", "--tasks", "ms-decimals", "--task-timeout", "0.5", "--work-dir", str(work_dir)
+    )
+    [row] = last_json(proc)["per_task"]
+    assert (row["status"], row["resolved"]) == ("timeout", False), row
+    assert "cancelled" in row["reason"]
