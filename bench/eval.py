@@ -16,7 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.eval.cli import main
+try:
+    from bench.eval.cli import main
+except ImportError as exc:  # a python without the project's dependencies
+    sys.exit(f"error: {exc}; run it with the project's environment: .venv/bin/python bench/eval.py (or make eval)")
 
 if __name__ == "__main__":
     sys.exit(main())
