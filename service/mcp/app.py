@@ -8,6 +8,7 @@ middleware can wrap its route); the server behind it starts in `running()` (the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -53,7 +54,9 @@ class McpEndpoint:
     @asynccontextmanager
     async def running(self, sandboxes: OwnedSandboxes | None = None) -> AsyncIterator[OwnedSandboxes]:
         """Start the MCP server (a fresh one each time); on exit delete every sandbox it created."""
-        owned = sandboxes or OwnedSandboxes()
+        if sandboxes is None:
+            sandboxes = await asyncio.to_thread(OwnedSandboxes)  # reads settings and .env: not on the loop
+        owned: OwnedSandboxes = sandboxes
         server = build_server(owned)
         # DNS-rebinding protection is off: every request must carry an API key, which a rebinding page cannot send.
         server.streamable_http_app(

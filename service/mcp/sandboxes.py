@@ -69,7 +69,9 @@ class OwnedSandboxes:
 
     def _backend(self, requested: str | None) -> str:
         allowed = self.backends
-        name = (requested or (allowed[0] if allowed else "")).strip().lower()
+        if not allowed:
+            raise InvalidRequest("this server offers no sandboxes (MCP_BACKENDS is empty)")
+        name = (requested or allowed[0]).strip().lower()
         if name not in allowed:
             raise InvalidRequest(f"backend {name!r} is not offered here; choose one of: {', '.join(allowed)}")
         if name == "mcp":

@@ -19,7 +19,7 @@ from tests.support.fixture_repo import FIXTURE_TASK
 from tests.support.langgraph_server import running_server
 from tests.support.scripted_openai import ScriptedOpenAI
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
 MINUTE = 0.2
 
 
