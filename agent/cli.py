@@ -127,6 +127,9 @@ def run(
         except RemoteError as exc:
             console.print(f"[red]error:[/red] {literal(exc)}")
             code = 2
+        except KeyboardInterrupt:
+            console.print("stopped following; the task goes on on the server (the web page or GET /tasks shows it)")
+            code = 130
         raise typer.Exit(code)
     path = Path(repo)
     if not path.is_dir():
