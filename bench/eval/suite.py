@@ -99,9 +99,21 @@ def load_project(path: Path) -> list[Task]:
     """The tasks of one project file."""
     try:
         data = json.loads(path.read_text())
+        return _project_tasks(path, data)
+    except SuiteError:
+        raise
     except (OSError, ValueError) as exc:
         raise SuiteError(f"{path}: {exc}") from exc
+    except KeyError as exc:
+        raise SuiteError(f"{path}: missing field {exc}") from exc
+    except (TypeError, AttributeError) as exc:
+        raise SuiteError(f"{path}: malformed: {exc}") from exc
+
+
+def _project_tasks(path: Path, data: dict[str, Any]) -> list[Task]:
     directory = path.parent
+    if data["source"].get("kind") not in ("pypi", "npm", "bundle", "script", "git"):
+        raise SuiteError(f"{path}: unknown source kind {data['source'].get('kind')!r}")
     source = Source(**data["source"])
     env_data = data.get("env") or {}
     env = Environment(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import tempfile
 import threading
@@ -73,6 +74,38 @@ def test_swe_bench_instances_are_read_from_local_repositories(tmp_path: Path) ->
     path.write_text(json.dumps({k: v for k, v in instance.items() if k != "patch"}) + "\n")
     with pytest.raises(SuiteError, match="missing patch"):
         load_swe_bench(path, tmp_path / "repos")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "project.json: Expecting property name"),
+        ('{"project": "p", "tasks": []}', "missing field 'source'"),
+        ('{"project": "p", "source": {"kind": "ftp"}, "tasks": []}', "unknown source kind 'ftp'"),
+        ('{"project": "p", "source": {"kind": "pypi"}, "tasks": [{"id": "t"}]}', "t.patch: missing"),
+        ('{"project": "p", "source": {"kind": "pypi"}, "tasks": [{"id": "t", "patch_file": "x"}]}', "x: missing"),
+        ('{"project": "p", "source": {"kind": "pypi", "colour": 1}, "tasks": []}', "malformed"),
+    ],
+)
+def test_a_broken_project_file_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "project.json").write_text(text)
+    with pytest.raises(SuiteError, match=re.escape(message)):
+        load_suite(tmp_path)
+
+
+def test_a_task_missing_its_statement_names_the_field(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "t.patch").write_text("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n")
+    (tmp_path / "p" / "project.json").write_text('{"project": "p", "source": {"kind": "pypi"}, "tasks": [{"id": "t"}]}')
+    with pytest.raises(SuiteError, match="missing field 'problem_statement'"):
+        load_suite(tmp_path)
+
+
+def test_a_swe_bench_file_that_is_not_json_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "i.jsonl").write_text("{oops\n")
+    with pytest.raises(SuiteError, match="not JSON or JSON lines"):
+        load_swe_bench(tmp_path / "i.jsonl", tmp_path)
 
 
 @pytest.fixture
