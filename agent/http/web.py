@@ -18,7 +18,6 @@ from agent.http.service import TaskService
 from agent.http.tickets import PROTOCOL, TICKET_PROTOCOL_PREFIX, tickets
 
 WEB_DIST = Path(__file__).resolve().parents[2] / "service" / "web" / "dist"
-ASSET_PREFIX = "/web/"
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
