@@ -70,7 +70,7 @@ class OwnedSandboxes:
     def _backend(self, requested: str | None) -> str:
         allowed = self.backends
         if not allowed:
-            raise InvalidRequest("this server offers no sandboxes (MCP_BACKENDS is empty)")
+            raise InvalidRequest("this server offers no sandboxes (MCP_BACKENDS=none)")
         name = (requested or allowed[0]).strip().lower()
         if name not in allowed:
             raise InvalidRequest(f"backend {name!r} is not offered here; choose one of: {', '.join(allowed)}")

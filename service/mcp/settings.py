@@ -18,7 +18,8 @@ class McpSettings(BaseSettings):
     backends: str = Field(
         default="local",
         validation_alias=AliasChoices("MCP_BACKENDS"),
-        description="Comma-separated backends `sandbox_create` may use (local, daytona); the first is the default.",
+        description="Comma-separated backends `sandbox_create` may use (local, daytona), the first being the default; "
+        "`none` offers no sandboxes.",
     )
     repo_roots: str = Field(
         default="",
@@ -36,6 +37,8 @@ class McpSettings(BaseSettings):
 
     @property
     def backend_names(self) -> tuple[str, ...]:
+        if self.backends.strip().lower() == "none":
+            return ()
         return tuple(name.strip() for name in self.backends.split(",") if name.strip())
 
     @property

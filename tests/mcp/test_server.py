@@ -181,9 +181,9 @@ async def test_bad_input_gets_a_clear_tool_error(tmp_path: Path) -> None:
 
 
 async def test_a_server_with_no_backends_offers_no_sandboxes(tmp_path: Path) -> None:
-    async with running_server(tmp_path, backends="") as server, connect(server.url, server.keys["alice"]) as client:
+    async with running_server(tmp_path, backends="none") as server, connect(server.url, server.keys["alice"]) as client:
         result = await client.call_tool("sandbox_create", {})
-        assert result.is_error and "invalid: this server offers no sandboxes (MCP_BACKENDS is empty)" in text(result)
+        assert result.is_error and "invalid: this server offers no sandboxes (MCP_BACKENDS=none)" in text(result)
 
 
 async def test_every_tool_has_a_structured_output_schema(tmp_path: Path) -> None:
