@@ -11,6 +11,7 @@ command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2' || need+=(libseccomp2)  # the sandboxes' seccomp filter
 [ -x /usr/bin/python3 ] || need+=(python3)  # the sandboxes' command runner (nothing of the service inside)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)  # the production runtime (Aegra) and its tests
 [ -x /usr/bin/chromium ] || need+=(chromium)  # the web page's browser tests (tests/web, driven by Playwright)
 command -v node >/dev/null 2>&1 || need+=(nodejs)  # the evaluation suite's npm tasks (node --test)
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,0 +1,34 @@
+"""The Postgres fixture itself: a real server, run as an unprivileged user, reachable by URL, removed afterwards."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.postgres_server import postgres_bin, running_postgres
+
+
+def psql(url: str, sql: str) -> str:
+    result = subprocess.run(
+        [str(postgres_bin() / "psql"), url, "-At", "-c", sql], check=True, capture_output=True, text=True
+    )
+    return result.stdout.strip()
+
+
+@pytest.mark.e2e
+def test_postgres_runs_unprivileged_outside_tmp_and_is_removed() -> None:
+    before = set(Path("/var/tmp").glob("open-swe-pg-*"))
+    with running_postgres() as url:
+        (cluster,) = set(Path("/var/tmp").glob("open-swe-pg-*")) - before
+        assert psql(url, "select 40 + 2") == "42"
+        psql(url, "create table t (x int); insert into t values (7)")
+        assert psql(url, "select x from t") == "7"
+        if os.geteuid() == 0:
+            assert psql(url, "select current_user") == "nobody"
+            assert (cluster / "data").stat().st_uid != 0
+    assert not cluster.exists()
+    with pytest.raises(subprocess.CalledProcessError):
+        psql(url, "select 1")
