@@ -170,5 +170,7 @@ async def acquire_sandbox(
         result = await sandbox.exec(f"git clone --quiet {shlex.quote(source.clone_url)} .", timeout=600)
         if not result.ok:
             raise SandboxError(f"git clone {source.clone_url} failed: {result.output.strip()[-300:]}")
+    if lease.fresh and (mark_filled := getattr(provider, "mark_filled", None)) is not None:
+        await mark_filled(sandbox.id)  # a remote sandbox is reused only once filled (a failed clone fills it again)
     held[sandbox.id] = sandbox
     return sandbox, backend, project_path

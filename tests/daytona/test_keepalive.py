@@ -56,6 +56,7 @@ async def test_a_held_sandbox_stays_started_past_auto_stop_until_the_limit(fast_
 async def test_dropping_the_hold_when_the_task_resumes_stops_the_heartbeat(fast_server: DaytonaTestServer) -> None:
     provider = provider_for(fast_server, auto_stop_minutes=5, auto_delete_minutes=-1)
     sandbox = (await provider.acquire("resumed")).sandbox
+    await provider.mark_filled(sandbox.id)  # the task cloned its repository into it
     keepalive = KeepAlive(provider.touch, interval=MINUTE, limit=100 * MINUTE)
     keepalive.hold("task-2", sandbox.id)
     await asyncio.sleep(3 * MINUTE)

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from sandbox.base import BackendError, SandboxGone
-from sandbox.daytona import DaytonaProvider, DaytonaSandbox
+from sandbox.daytona import FILL_LABEL, DaytonaProvider, DaytonaSandbox
 from sandbox.daytona_settings import POOL_LABEL, SERVICE_LABEL, THREAD_LABEL, ReleaseAction
 from tests.daytona_server.fixtures import provider_for
 from tests.daytona_server.server import DaytonaTestServer, running_server
@@ -73,6 +73,7 @@ async def test_sandbox_is_found_by_labels_after_a_restart(
 ) -> None:
     before = make_provider()
     sandbox_id = (await before.acquire("thread-x")).sandbox.id
+    await before.mark_filled(sandbox_id)  # the task cloned its repository into it
     await before.aclose()
     after = make_provider()  # a new process: nothing in memory, no id from graph state
     lease = await after.acquire("thread-x")
@@ -96,6 +97,7 @@ async def test_stopped_sandbox_is_started_with_its_files(
 
 async def test_archived_sandbox_is_started(provider: DaytonaProvider, daytona_server: DaytonaTestServer) -> None:
     lease = await provider.acquire("t")
+    await provider.mark_filled(lease.sandbox.id)
     daytona_server.set_state(lease.sandbox.id, "archived")
     again = await provider.acquire("t", sandbox_id=lease.sandbox.id)
     assert again.sandbox.id == lease.sandbox.id and not again.fresh
@@ -240,6 +242,7 @@ def test_api_key_is_a_secret_in_settings(daytona_server: DaytonaTestServer) -> N
 
 async def test_a_starting_sandbox_is_waited_for(provider: DaytonaProvider, daytona_server: DaytonaTestServer) -> None:
     lease = await provider.acquire("t")
+    await provider.mark_filled(lease.sandbox.id)
     daytona_server.set_state(lease.sandbox.id, "starting")
     loop = asyncio.get_running_loop()
     loop.call_later(0.3, daytona_server.set_state, lease.sandbox.id, "started")
@@ -260,3 +263,31 @@ async def test_a_stopped_sandbox_under_a_thread_is_sandbox_gone_then_restarted(
     again = await provider.acquire("t", sandbox_id=lease.sandbox.id)
     assert again.sandbox.id == lease.sandbox.id and not again.fresh
     assert (await again.sandbox.read("work.txt")).text == "saved"
+
+
+async def test_a_sandbox_created_but_never_filled_is_filled_again(
+    make_provider: MakeProvider, daytona_server: DaytonaTestServer
+) -> None:
+    """The create answer came too late (or the clone failed): the next task finds the sandbox by its labels with an
+    empty workspace and must be told to fill it, not handed an empty repository as ready."""
+    before = make_provider()
+    lease = await before.acquire("late")  # the caller never filled it: its clone failed, or it never got the answer
+    assert lease.fresh
+    await before.aclose()
+    after = make_provider()
+    again = await after.acquire("late")
+    assert again.sandbox.id == lease.sandbox.id and again.fresh
+    assert daytona_server.state.counts["create"] == 1  # the same sandbox, filled again
+    await again.sandbox.write("cloned.txt", "the repository")
+    await after.mark_filled(again.sandbox.id)
+    record = daytona_server.sandbox(again.sandbox.id)
+    assert record is not None and FILL_LABEL not in record.labels
+    third = await after.acquire("late")
+    assert not third.fresh and (await third.sandbox.read("cloned.txt")).text == "the repository"
+
+
+async def test_an_unconfirmed_sandbox_with_files_is_kept_not_refilled(provider: DaytonaProvider) -> None:
+    lease = await provider.acquire("kept")
+    await lease.sandbox.write("work.txt", "precious")
+    again = await provider.acquire("kept", sandbox_id=lease.sandbox.id)
+    assert not again.fresh and (await again.sandbox.read("work.txt")).text == "precious"

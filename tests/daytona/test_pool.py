@@ -55,6 +55,7 @@ async def test_acquire_claims_a_warm_sandbox_relabels_it_and_the_pool_refills(
     await provider.pool.wait_idle()
     refilled = {e.sandbox_id for e in await provider.pool.entries()}
     assert len(refilled) == 2 and lease.sandbox.id not in refilled
+    await provider.mark_filled(lease.sandbox.id)  # the caller filled the fresh lease
     again = await provider.acquire("thread-p")  # found by its new labels, not claimed twice
     assert again.sandbox.id == lease.sandbox.id and not again.fresh
 
