@@ -203,17 +203,13 @@ async def evaluate(args: argparse.Namespace, tasks: list[Task], run_dir: Path) -
 
 
 async def validate_all(args: argparse.Namespace, tasks: list[Task], run_dir: Path) -> dict[str, Any]:
-    gate = asyncio.Semaphore(args.parallel)
+    preparing = await prepare_all(args, tasks, run_dir)
 
     async def one(task: Task) -> tuple[str, list[str]]:
-        async with gate:
-            try:
-                prepared: Prepared = await prepare(
-                    task, run_dir, args.cache_dir, python=args.python, index=args.index_url
-                )
-            except Exception as exc:
-                return task.id, [f"setup failed: {exc}"]
-            return task.id, await validate(prepared)
+        prepared = await preparing[task.id]
+        if isinstance(prepared, Exception):
+            return task.id, [f"setup failed: {prepared}"]
+        return task.id, await validate(prepared)
 
     results = dict(await asyncio.gather(*(one(t) for t in tasks)))
     return {

@@ -45,7 +45,7 @@ async def _apply(cwd: Path, patch: str, *, reverse: bool = False) -> str | None:
     return None if result.ok else result.output.strip()[-1500:]
 
 
-async def make_env(task: Task, run_dir: Path, *, python: str) -> Path | None:
+async def make_env(task: Task, run_dir: Path, *, python: str, index: str) -> Path | None:
     """The project's environment, installed from the index before the agent runs (the sandbox has no network)."""
     if task.env.kind != "python":
         return None
@@ -57,12 +57,12 @@ async def make_env(task: Task, run_dir: Path, *, python: str) -> Path | None:
         uv = shutil.which("uv")
         if uv:
             await run([uv, "venv", "-q", "--python", python, str(env)], check=True)
-            await run(
-                [uv, "pip", "install", "-q", "--python", str(env / "bin" / "python"), *task.env.requires], check=True
-            )
+            target = ["--python", str(env / "bin" / "python"), "--index-url", index]
+            await run([uv, "pip", "install", "-q", *target, *task.env.requires], check=True)
         else:
             await run([python, "-m", "venv", str(env)], check=True)
-            await run([str(env / "bin" / "python"), "-m", "pip", "install", "-q", *task.env.requires], check=True)
+            pip = [str(env / "bin" / "python"), "-m", "pip", "install", "-q", "--index-url", index]
+            await run([*pip, *task.env.requires], check=True)
         (env / ".complete").write_text("")
         return env
 
@@ -76,7 +76,8 @@ async def prepare(
     start, repo = root / "start", root / "repo"
     base = TASKS_DIR / task.project if task.source.kind in ("bundle", "script") else run_dir
     pristine, env = await asyncio.gather(
-        sources.pristine(task.source, cache, base=base, index=index), make_env(task, run_dir, python=python)
+        sources.pristine(task.source, cache, base=base, index=index),
+        make_env(task, run_dir, python=python, index=index),
     )
     await sources.copy_tree(pristine, start)
     await git(start, "init", "-q", "-b", "main")
