@@ -10,6 +10,7 @@ virtualenv's packages.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import pwd
@@ -69,7 +70,7 @@ async def drive(spec: dict[str, Any]) -> list[dict[str, Any]]:
 def service_venv() -> Path:
     """A virtualenv any user can run, like the service's own: a readable copy of this interpreter, this
     virtualenv's packages (a .pth file) and ripgrep in its bin/. Returns its python."""
-    venv = SHARED / "venv"
+    venv = SHARED / f"venv-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]}"  # one per checkout (its .pth)
     if (venv / "bin" / "rg").exists():
         return venv / "bin" / "python"
     python = readable_python()
