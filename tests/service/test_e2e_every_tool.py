@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from langgraph_sdk import get_client
 
 from agent.tools import ROLE_TOOLS
 from tests.service.conftest import ALICE_KEY, server_env
@@ -177,3 +178,25 @@ async def test_the_diff_of_another_callers_task_is_not_found(alice: TaskClient, 
         await other.aclose()
     missing = await alice.http.get(f"/tasks/{uuid.uuid4()}/diff")
     assert missing.status_code == 404
+
+
+async def test_a_chat_message_to_a_chatty_router_still_starts_the_task(
+    server: LangGraphServer, model: ScriptedOpenAI, outside_tmp: Path
+) -> None:
+    """Through LangGraph's own API (a chat client, no task API): the router model answers prose instead of calling a
+    decision tool, and the message still starts the task (it runs until the programmer's question)."""
+    repo = create_fixture_repo(outside_tmp / "chat-repo")
+    client = get_client(url=server.url, api_key=ALICE_KEY)
+    routed = sum(1 for r in model.requests if r.role == "router")
+    thread = await client.threads.create()
+    message = "calc.add looks wrong to me, can you fix it?"
+    await client.runs.wait(
+        thread["thread_id"],
+        "agent",
+        input={"messages": [{"role": "user", "content": message}], "repo": str(repo.path)},
+        config={"configurable": {"auto_approve": True}},
+    )
+    state = (await client.threads.get_state(thread["thread_id"]))["values"]
+    assert sum(1 for r in model.requests if r.role == "router") == routed + 1  # asked once, answered prose
+    assert state["status"] == "awaiting_answer" and state["task"] == message and not state.get("answer")
+    assert state["pending_question"]["question"] == QUESTION
