@@ -15,6 +15,7 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langgraph_sdk import get_client
@@ -190,13 +191,11 @@ async def test_a_chat_message_to_a_chatty_router_still_starts_the_task(
     routed = sum(1 for r in model.requests if r.role == "router")
     thread = await client.threads.create()
     message = "calc.add looks wrong to me, can you fix it?"
-    await client.runs.wait(
-        thread["thread_id"],
-        "agent",
-        input={"messages": [{"role": "user", "content": message}], "repo": str(repo.path)},
-        config={"configurable": {"auto_approve": True}},
-    )
-    state = (await client.threads.get_state(thread["thread_id"]))["values"]
+    payload: dict[str, Any] = {"messages": [{"role": "user", "content": message}], "repo": str(repo.path)}
+    await client.runs.wait(thread["thread_id"], "agent", input=payload, config={"configurable": {"auto_approve": True}})
+    values = (await client.threads.get_state(thread["thread_id"]))["values"]
+    assert isinstance(values, dict)
+    state: dict[str, Any] = values
     assert sum(1 for r in model.requests if r.role == "router") == routed + 1  # asked once, answered prose
     assert state["status"] == "awaiting_answer" and state["task"] == message and not state.get("answer")
     assert state["pending_question"]["question"] == QUESTION
