@@ -40,12 +40,15 @@ from sandbox.secrets import command_env, env_files, remember_env_files
 from sandbox.settings import ResourceLimits, SandboxSettings, WorkspaceMode
 from sandbox.workspace import (
     CHECKOUT,
+    GitSnapshot,
     PathLock,
     add_clone,
     check_thread_id,
     git,
     remove_clone,
     repository,
+    restore_git,
+    snapshot_git,
     worktree_path,
 )
 
@@ -229,6 +232,8 @@ class _Held:
     lock: PathLock | None = None
     repo: Path | None = None
     """Set in worktree mode: the repository the worktree belongs to."""
+    git_guard: GitSnapshot | None = None
+    """In place and isolated: what of the project's git directory is restored at release (see `restore_git`)."""
 
 
 @metered_provider("local")
@@ -306,13 +311,16 @@ class LocalProvider:
                     await git("init", "-q", cwd=project)
                 elif await asyncio.to_thread((project / ".git").is_file):  # itself a worktree: its git dir is elsewhere
                     writable.append((await repository(project))[1])
+            guard = None
+            if isolation is not None and await asyncio.to_thread((project / ".git").is_dir):
+                guard = await asyncio.to_thread(snapshot_git, project / ".git")
             sandbox = await asyncio.to_thread(
                 LocalSandbox, project, settings=self._settings, isolation=isolation, writable=writable, sandbox_id=sid
             )
         except BaseException:
             lock.release()
             raise
-        return _Held(thread_id, sandbox, project, lock=lock)
+        return _Held(thread_id, sandbox, project, lock=lock, git_guard=guard)
 
     async def _worktree(self, thread_id: str, sid: str, project: Path, isolation: Bwrap | None) -> tuple[_Held, bool]:
         repo, common = await repository(project)
@@ -346,6 +354,10 @@ class LocalProvider:
         try:
             await held.sandbox.aclose()
         finally:
+            if held.git_guard is not None:  # its commands are all dead now: nothing can race this
+                undone = await asyncio.to_thread(restore_git, held.project / ".git", held.git_guard)
+                if undone:
+                    log.warning("sandbox %s: undid changes to %s in %s/.git", held.sandbox.id, undone, held.project)
             if held.lock is not None:
                 held.lock.release()
             if held.repo is not None and delete:

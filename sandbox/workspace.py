@@ -67,6 +67,45 @@ class PathLock:
             self._fd = None
 
 
+GitSnapshot = dict[str, bytes | None]
+STEERING = ("commondir",)
+"""Files at a git directory's root that would make git read its configuration elsewhere (never in a main repository)."""
+MAX_MODULES = 500
+
+
+def snapshot_git(git_dir: Path) -> GitSnapshot:
+    """What in a repository's git directory steers git but cannot be made read-only inside the sandbox (it may not
+    exist yet): the `commondir` pointer and the submodules' configurations (`modules/**/config`). Blocking."""
+    found: GitSnapshot = {name: _read(git_dir / name) for name in STEERING}
+    modules = git_dir / "modules"
+    if modules.is_dir():
+        for config in list(modules.glob("**/config"))[:MAX_MODULES]:
+            found[str(config.relative_to(git_dir))] = _read(config)
+    return found
+
+
+def restore_git(git_dir: Path, before: GitSnapshot) -> list[str]:
+    """Undo what a sandbox changed of `snapshot_git` (run once its commands are all dead). Returns what was undone."""
+    undone = []
+    for rel, content in snapshot_git(git_dir).items():
+        if content == before.get(rel):
+            continue
+        path = git_dir / rel
+        if before.get(rel) is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(before[rel] or b"")
+        undone.append(rel)
+    return undone
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes() if path.is_file() and not path.is_symlink() else None
+    except OSError:
+        return None
+
+
 HARDENED_CONFIG = (
     "core.hooksPath=/dev/null",
     "core.fsmonitor=false",

@@ -269,11 +269,16 @@ async def test_a_command_cannot_plant_code_in_the_repository_git_runs(service: S
         f"git config core.fsmonitor 'touch {pwned}'; echo '[core]\n\tfsmonitor = touch {pwned}' >> .git/config; "
         f"printf '#!/bin/sh\\ntouch {pwned}\\n' > .git/hooks/post-checkout; chmod +x .git/hooks/post-checkout; "
         f"echo '* filter=x' > .git/info/attributes; mv .git .git-moved; "
+        f"mkdir -p evil .git/modules/sub && printf '[core]\\n\\tfsmonitor = touch {pwned}\\n' > evil/config; "
+        "cp evil/config .git/modules/sub/config; cp -r .git/objects .git/refs evil/; echo ../evil > .git/commondir; "
         "ls -A .git | sort | tr '\\n' ' '"
     )
     (result,) = await service.run([["exec", plant]])
     assert "HEAD" in result["out"], result
     project = service.base / "project"
+    assert (
+        not (project / ".git" / "commondir").exists() and not (project / ".git" / "modules" / "sub" / "config").exists()
+    )
     assert "fsmonitor" not in (project / ".git" / "config").read_text()
     assert not (project / ".git" / "hooks" / "post-checkout").exists()
     assert not (project / ".git-moved").exists() and (project / ".git" / "HEAD").is_file()
