@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import websockets
 
-TERMINAL = {"completed", "failed", "limit_reached", "rejected", "cancelled", "answered", "lost"}
+TERMINAL = {"completed", "needs_review", "failed", "limit_reached", "rejected", "cancelled", "answered", "lost"}
 
 
 @dataclass
