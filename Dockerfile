@@ -1,10 +1,18 @@
-# Production image of the service: `langgraph dev`'s in-memory runtime with on-disk persistence, the task API,
-# and the local sandbox (bubblewrap) inside. Build: docker build -t open-swe . ; run: see README.md, "Docker".
-FROM python:3.12-slim
+# Production image of the service: the task API and the LangGraph runtime (`langgraph dev`'s in-memory runtime with
+# on-disk persistence by default; `--runtime aegra` with DATABASE_URL + REDIS_URL for the production runtime), and the
+# local sandbox (bubblewrap) inside. Build: docker build -t open-swe . ; run: see README.md, "Docker" and "Deploy".
+# The base is an argument so the image can be built where Docker Hub is out of reach (scripts/image-test.sh builds a
+# Debian base with mmdebstrap); any Debian-based image with python3 >= 3.12 (and its venv module) works.
+ARG BASE_IMAGE=python:3.12-slim
+FROM ${BASE_IMAGE}
 
+# UV_NATIVE_TLS=1: uv trusts the system's CA bundle (needed behind a TLS-intercepting proxy); off by default.
+ARG UV_NATIVE_TLS=0
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    UV_NATIVE_TLS=${UV_NATIVE_TLS} \
     UV_PYTHON_DOWNLOADS=never \
+    UV_PYTHON_PREFERENCE=only-system \
     UV_LINK_MODE=copy \
     LANGGRAPH_CLI_NO_ANALYTICS=1 \
     LANGGRAPH_NO_VERSION_CHECK=true \
@@ -13,10 +21,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     OPEN_SWE_STATE_DIR=/data/state \
     OPEN_SWE_LOCAL_PROJECT_PATH=/data/workspace
 
+# uv goes in its own virtualenv (works on python:3.12-slim and on Debian's python3, which refuses a system pip).
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap git ripgrep ca-certificates curl \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap libseccomp2 git ripgrep ca-certificates curl python3-venv \
     && rm -rf /var/lib/apt/lists/* \
-    && pip install --no-cache-dir "uv>=0.5,<1"
+    && python3 -m venv /opt/uv \
+    && /opt/uv/bin/pip install --no-cache-dir "uv>=0.5,<1" \
+    && ln -s /opt/uv/bin/uv /usr/local/bin/uv
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin app \
     && mkdir -p /app /data/state /data/workspace /data/langgraph \
@@ -31,8 +42,9 @@ COPY --chown=app:app agent ./agent
 COPY --chown=app:app graphs ./graphs
 COPY --chown=app:app sandbox ./sandbox
 COPY --chown=app:app coordination ./coordination
-COPY --chown=app:app service/web/dist ./service/web/dist
-RUN uv sync --frozen --no-dev \
+COPY --chown=app:app service ./service
+RUN test -f service/web/dist/index.html \
+    && uv sync --frozen --no-dev \
     && ln -s /data/langgraph .langgraph_api
 
 # Task state: LangGraph's runtime files (.langgraph_api -> /data/langgraph), event logs, worktrees, clones.
