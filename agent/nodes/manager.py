@@ -128,6 +128,8 @@ async def follow_up(state: AgentState, config: RunnableConfig) -> dict[str, Any]
         "plan_feedback": extra,
         "status": TaskStatus.PLANNING.value,
         "review_round": 0,
+        "review_verdict": "",
+        "open_requests": [],
         "reason": "",
         "pending_task": "",
         **(

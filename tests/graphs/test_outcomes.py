@@ -127,3 +127,19 @@ async def test_the_planner_may_run_tests_but_real_writes_are_reverted(fixture_re
     assert "scribble" not in (repo / "README.md").read_text() and not (repo / "notes.txt").exists()
     note = next(e for e in d.events if e.get("call_id") == "planner-revert")
     assert "__pycache__" not in note["output"] and ".pytest_cache" not in note["output"]
+
+
+def satisfied_after_follow_up(request: ChatRequest) -> Reply | None:
+    if "Follow-up from the user" in request.system:
+        return None  # fix_bug_policy: runs the tests, then accepts
+    return never_satisfied(request)
+
+
+async def test_a_follow_up_to_a_task_that_needs_review_can_complete_it(fixture_repo: FixtureRepo, provider) -> None:
+    d = driver(by_role(reviewer=satisfied_after_follow_up), provider, auto_approve=True, max_review_rounds=1)
+    first = await d.send(repo=str(fixture_repo.path))
+    assert first["status"] == TaskStatus.NEEDS_REVIEW and first["open_requests"]
+    state = await d._run({"messages": [{"role": "user", "content": "Do the polish."}], "intent": "follow_up"})
+    assert state["status"] == TaskStatus.COMPLETED, state.get("reason")
+    assert state["open_requests"] == [] and state["review_verdict"] == "accepted"
+    assert state["branch"] == first["branch"]
