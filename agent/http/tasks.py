@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response, status
 from fastapi.responses import PlainTextResponse
 
 from agent.http.deps import caller_identity, task_service
@@ -24,6 +24,13 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 Owner = Annotated[str, Depends(caller_identity)]
 Service = Annotated[TaskService, Depends(task_service)]
+TaskId = Annotated[
+    str,
+    Path(
+        description="The task's id, as POST /tasks answered it (a UUID); any other value is an unknown task (404).",
+        json_schema_extra={"format": "uuid"},
+    ),
+]
 IdempotencyKey = Header(
     alias="Idempotency-Key",
     description=f"Makes a retry safe: a repeat with the same key and body answers 200 with the first request's task. "
@@ -70,7 +77,7 @@ async def list_tasks(
 
 
 @router.get("/{task_id}", response_model=TaskView, responses=responses(401, 404, 503))
-async def get_task(task_id: str, owner: Owner, service: Service) -> TaskView:
+async def get_task(task_id: TaskId, owner: Owner, service: Service) -> TaskView:
     """Status, plan with item states, pending question or plan, usage, diff and branch."""
     return await service.view(owner, task_id)
 
@@ -84,7 +91,7 @@ async def get_task(task_id: str, owner: Owner, service: Service) -> TaskView:
     },
 )
 async def get_task_diff(
-    task_id: str,
+    task_id: TaskId,
     owner: Owner,
     service: Service,
     format: Annotated[Literal["patch", "mbox"], Query(description="patch: `git apply`; mbox: `git am`")] = "patch",
@@ -103,7 +110,7 @@ async def get_task_diff(
     responses=responses(401, 404, 409, 413, 422, 503),
 )
 async def approve_task(
-    task_id: str, owner: Owner, service: Service, body: Annotated[ApproveRequest | None, Body()] = None
+    task_id: TaskId, owner: Owner, service: Service, body: Annotated[ApproveRequest | None, Body()] = None
 ) -> ActionResult:
     """Approve the proposed plan, or send `{"plan": [...]}` to run an edited plan."""
     return await service.approve(owner, task_id, body.plan if body else None)
@@ -114,18 +121,18 @@ async def approve_task(
     response_model=ActionResult,
     responses=responses(401, 404, 409, 413, 422, 503),
 )
-async def reject_task(task_id: str, owner: Owner, service: Service) -> ActionResult:
+async def reject_task(task_id: TaskId, owner: Owner, service: Service) -> ActionResult:
     """Reject the proposed plan: the task ends as `rejected`."""
     return await service.reject(owner, task_id)
 
 
 @router.post("/{task_id}/messages", response_model=ActionResult, responses=responses(401, 404, 409, 413, 422, 503))
-async def message_task(task_id: str, body: MessageRequest, owner: Owner, service: Service) -> ActionResult:
+async def message_task(task_id: TaskId, body: MessageRequest, owner: Owner, service: Service) -> ActionResult:
     """Answer the pending question, give feedback on a proposed plan, or add a follow-up to a finished task."""
     return await service.message(owner, task_id, body.message)
 
 
 @router.delete("/{task_id}", response_model=ActionResult, responses=responses(401, 404, 409, 413, 422, 503))
-async def cancel_task(task_id: str, owner: Owner, service: Service) -> ActionResult:
+async def cancel_task(task_id: TaskId, owner: Owner, service: Service) -> ActionResult:
     """Cancel the task: its runs stop and its sandbox is released."""
     return await service.cancel(owner, task_id)
