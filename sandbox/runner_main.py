@@ -28,6 +28,10 @@ GRACE = 0.2
 """Seconds to keep reading once the command exited, for output still held by a background child."""
 TIMEOUT_CODE = 124
 CAPPED_CODE = 137
+GROWING = 4
+"""A returned command whose session holds more processes than this, and more than at the last look, is watched on."""
+GROWTH_WAITS = 10
+"""At most this many more GRACE periods (2 s) of watching a growing session before the command's result is sent."""
 CAPPED_NOTICE = "\n[the command's processes reached the sandbox's process limit ({}); all of them were killed]\n"
 LIMIT_NOTICE = "[the sandbox was at its process limit: processes earlier commands left running were killed]\n"
 SHELL = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
@@ -49,7 +53,7 @@ DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 
 
 class Job:
-    __slots__ = ("capped", "code", "deadline", "fd", "id", "max_processes", "pid", "timed_out")
+    __slots__ = ("capped", "code", "deadline", "fd", "id", "max_processes", "pid", "seen", "timed_out", "waits")
 
     def __init__(self, job_id, pid, fd, deadline, max_processes=0):
         self.id, self.pid, self.fd, self.deadline = job_id, pid, fd, deadline
@@ -57,6 +61,8 @@ class Job:
         self.code = None
         self.timed_out = False
         self.capped = False
+        self.seen = 0
+        self.waits = 0
 
 
 def send(kind, job_id, payload=b""):
@@ -306,9 +312,14 @@ class Runner:
         elif job.fd is not None:
             # the command returned but processes it started still hold its output: a fork bomb that returned at once
             # fills the sandbox's process limit; if its session is near the limit, it goes, whole tree
-            if job.max_processes and session_size(job.pid) >= job.max_processes * 3 // 4:
+            size = session_size(job.pid) if job.max_processes else 0
+            if size >= job.max_processes * 3 // 4 > 0:
                 job.capped = True
                 kill_tree(job)
+            elif size > max(job.seen, GROWING) and job.waits < GROWTH_WAITS:  # still growing: look again a bit later
+                job.seen, job.waits = size, job.waits + 1
+                job.deadline = time.monotonic() + GRACE
+                return
             self.read_output(job)
             if job.fd is not None:
                 self.close_pipe(job)  # a background child still holds the pipe: stop listening to it
