@@ -80,6 +80,8 @@ def running_postgres(root: Path = SCRATCH_ROOT) -> Iterator[str]:
                 "-c",
                 f"unix_socket_directories={workdir}",
                 "-c",
+                "dynamic_shared_memory_type=mmap",  # in the data dir: /dev/shm is shared with other tests' users
+                "-c",
                 "fsync=off",
                 "-c",
                 "max_connections=200",
@@ -94,13 +96,15 @@ def running_postgres(root: Path = SCRATCH_ROOT) -> Iterator[str]:
     log.close()
     try:
         wait_for_port(port, timeout=30)
-        subprocess.run(
-            [str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", login, DATABASE],
-            check=True,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        address = ["-h", "127.0.0.1", "-p", str(port), "-U", login]
+        ready = [str(binaries / "pg_isready"), *address, "-d", "postgres", "-t", "30"]
+        if subprocess.run(ready, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+            raise RuntimeError(f"PostgreSQL on port {port} did not become ready: see {workdir / 'postgres.log'}")
+        created = subprocess.run(
+            [str(binaries / "createdb"), *address, DATABASE], env=env, capture_output=True, text=True
         )
+        if created.returncode != 0:
+            raise RuntimeError(f"createdb {DATABASE} failed: {created.stderr.strip()}")
         yield f"postgresql://{login}@127.0.0.1:{port}/{DATABASE}"
     finally:
         proc.terminate()  # SIGTERM: "smart" shutdown; SIGINT would be "fast"
