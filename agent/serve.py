@@ -22,6 +22,7 @@ from agent.http.readiness import model_check
 from agent.http.settings import ServiceSettings
 from sandbox.secrets import SERVICE_ROOT
 from sandbox.settings import SandboxSettings
+from service.aegra.serve import MissingSetting, aegra_command, aegra_env
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
@@ -116,6 +117,11 @@ def serve(
         None, help="Default repository in local mode (default: current directory)."
     ),
     config: Path = typer.Option(Path("langgraph.json"), help="The langgraph.json to serve."),
+    runtime: str = typer.Option(
+        "dev",
+        help="dev: `langgraph dev` (in memory, one process). aegra: Aegra on Postgres (DATABASE_URL) and Redis "
+        "(REDIS_URL), the production runtime.",
+    ),
     allow_blocking: bool = typer.Option(
         False,
         help="Let runs make blocking calls on the event loop (turns off langgraph dev's blockbuster check); "
@@ -130,9 +136,20 @@ def serve(
             f"error: port {port} is already in use; stop what uses it or pass --port (make dev PORT=...)", err=True
         )
         raise typer.Exit(1)
+    if runtime not in ("dev", "aegra"):
+        raise typer.BadParameter(f"unknown runtime {runtime!r}: use dev or aegra")
     env = server_env(project_path)
     for line in banner(env, host, port):
         typer.echo(line, err=True)
+    if runtime == "aegra":
+        try:
+            env = aegra_env(env, host=host, port=port, jobs=jobs, config=config)
+        except MissingSetting as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo("runtime: aegra (Postgres + Redis)", err=True)
+        command = aegra_command(host=host, port=port)
+        os.execve(command[0], command, env)
     command = [
         langgraph_binary(),
         "dev",

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
-from langgraph_sdk import get_client
 
 from agent.http import events, ops, tasks, web
 from agent.http.auth import load_auth_config
@@ -26,6 +25,7 @@ from agent.http.service import TaskService
 from agent.http.service_metrics import TaskStates
 from agent.http.settings import ServiceSettings
 from coordination.store import store_from_url
+from service.aegra.client import service_client
 from service.mcp.app import McpEndpoint
 
 logger = logging.getLogger("open_swe.service")
@@ -80,7 +80,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     _log_startup(settings, len(auth_config.entries), auth_config.disabled, readiness.model)
     log = EventLog(settings.service_dir / "events")
     await log.open()
-    client = get_client(api_key=None, timeout=(10, None, 60, 10))  # connect, read (runs stream), write, pool
+    client = service_client()
     states = TaskStates()
     relay = RunRelay(client, log, states)
     app.state.readiness = readiness

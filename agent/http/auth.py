@@ -20,6 +20,7 @@ from langgraph_sdk import Auth
 from agent.http.apikeys import ApiKeyEntry, find_owner, parse_api_keys
 from agent.http.settings import ServiceSettings
 from agent.http.tickets import offered_ticket, redeem_offered
+from service.aegra.context import internal_identity, request_path
 
 LOCAL_USER = "local"
 ANONYMOUS_USER = "anonymous"
@@ -102,12 +103,26 @@ def resolve_identity(config: AuthConfig, key: str | None) -> str:
 
 
 @auth.authenticate
-async def authenticate(headers: dict[bytes, bytes], path: str) -> Auth.types.MinimalUserDict:
+async def authenticate(
+    headers: dict[bytes, bytes] | dict[str, str], path: str | None = None
+) -> Auth.types.MinimalUserDict:
+    """`langgraph dev` passes bytes headers and the path; Aegra calls `handler(headers)` with str headers and no path
+    (service/aegra/asgi.py records the path, and the service's own calls there act as the task's owner)."""
+    raw: dict[bytes, bytes] = {}
+    for name, value in headers.items():
+        raw[name if isinstance(name, bytes) else name.lower().encode("latin-1")] = (
+            value if isinstance(value, bytes) else value.encode("latin-1")
+        )
+    if any(isinstance(name, str) for name in headers):
+        text = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw.items()}
+        if (internal := internal_identity(text)) is not None:
+            return {"identity": internal, "permissions": ["tasks"]}
+    path = path if path is not None else request_path.get() or ""
     if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
         return {"identity": ANONYMOUS_USER, "permissions": []}
     config = await current_auth_config()
-    key = presented_key(headers)
-    ticket = offered_ticket(headers) if key is None and not config.disabled else None
+    key = presented_key(raw)
+    ticket = offered_ticket(raw) if key is None and not config.disabled else None
     if ticket is not None:  # a browser's websocket (agent/http/tickets.py): single use, this task only
         owner = redeem_offered(ticket, path)
         if owner is None:

@@ -7,16 +7,19 @@ from starlette.requests import HTTPConnection
 
 from agent.http.auth import ANONYMOUS_USER
 from agent.http.service import TaskService
+from service.aegra.context import acting_owner
 
 
-def caller_identity(conn: HTTPConnection) -> str:
-    """The identity the server's auth middleware attached to this request (enable_custom_route_auth)."""
+async def caller_identity(conn: HTTPConnection) -> str:
+    """The identity the server's auth middleware attached to this request (enable_custom_route_auth). Async so
+    FastAPI runs it in the request's own context, where the owner it sets for the service's own calls stays."""
     user = conn.scope.get("user")
     identity = getattr(user, "identity", None)
     if not identity or identity == ANONYMOUS_USER or not getattr(user, "is_authenticated", True):
         raise HTTPException(
             401, "authentication required: send an API key in x-api-key or 'Authorization: Bearer <key>'"
         )
+    acting_owner.set(str(identity))  # the service's own calls act as this caller (needed on Aegra; harmless elsewhere)
     return str(identity)
 
 

@@ -120,7 +120,7 @@ async def task_events(websocket: WebSocket, task_id: str, after: Annotated[int, 
             await websocket.send_text(json.dumps(message, default=str))
 
     try:
-        owner = caller_identity(websocket)
+        owner = await caller_identity(websocket)
         service = task_service(websocket)
         await service.check_owner(owner, task_id)
     except HTTPException as exc:

@@ -41,6 +41,8 @@ class LangGraphServer:
     workdir: Path
     env: dict[str, str]
     jobs: int = 10
+    args: tuple[str, ...] = ()
+    """Extra options of `python -m agent.serve` (e.g. `--runtime aegra`)."""
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path = field(init=False)
@@ -68,6 +70,7 @@ class LangGraphServer:
                 str(self.port),
                 "--n-jobs-per-worker",
                 str(self.jobs),
+                *self.args,
             ],
             cwd=self.workdir,
             env=env,
@@ -116,10 +119,12 @@ class LangGraphServer:
 
 
 @contextmanager
-def running_server(workdir: Path, env: Mapping[str, str], *, jobs: int = 10) -> Iterator[LangGraphServer]:
+def running_server(
+    workdir: Path, env: Mapping[str, str], *, jobs: int = 10, args: tuple[str, ...] = ()
+) -> Iterator[LangGraphServer]:
     """A scratch copy of the project in `workdir`, served on a free port until the block ends."""
     copy_project(workdir)
-    server = LangGraphServer(workdir=workdir, env=dict(env), jobs=jobs)
+    server = LangGraphServer(workdir=workdir, env=dict(env), jobs=jobs, args=args)
     try:
         server.start()
         yield server
