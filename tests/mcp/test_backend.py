@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
@@ -10,7 +12,7 @@ from sandbox.base import BackendError, SandboxError, SandboxGone
 from sandbox.mcp.backend import McpProvider
 from sandbox.mcp.settings import McpBackendSettings
 from sandbox.registry import create_provider
-from tests.mcp.process import McpServerProcess
+from tests.mcp.process import McpServerProcess, mcp_server_process
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.e2e
@@ -86,3 +88,14 @@ async def test_a_local_path_is_refused(server: McpServerProcess) -> None:
     with pytest.raises(SandboxError, match="cannot use the local path '/src/project'; give the task a git URL"):
         await remote.acquire("thread-l", project_path="/src/project")
     await remote.aclose()
+
+
+async def test_stopping_the_server_deletes_its_sandboxes(tmp_path: Path) -> None:
+    with mcp_server_process(tmp_path / "short-lived") as short_lived:
+        remote = provider(short_lived)
+        lease = await remote.acquire("thread-stop")
+        await lease.sandbox.write("work.txt", "x")
+        workspace = short_lived.state_dir / "mcp" / lease.sandbox.id
+        assert (workspace / "work.txt").is_file()
+        await remote.aclose()
+    assert not workspace.exists()  # open-swe mcp stopped (SIGTERM): nothing left behind
