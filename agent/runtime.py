@@ -125,6 +125,7 @@ async def clone_on_host(url: str, thread_id: str) -> str:
         "git",
         "clone",
         "--quiet",
+        "--",  # the URL is never read as an option (--upload-pack=...)
         url,
         str(target),
         stdout=asyncio.subprocess.PIPE,
@@ -167,7 +168,7 @@ async def acquire_sandbox(
     lease = await provider.acquire(thread_id, sandbox_id=sandbox_id, project_path=project_path)
     sandbox = lease.sandbox
     if source.clone_url and backend != BackendName.LOCAL.value and lease.fresh:
-        result = await sandbox.exec(f"git clone --quiet {shlex.quote(source.clone_url)} .", timeout=600)
+        result = await sandbox.exec(f"git clone --quiet -- {shlex.quote(source.clone_url)} .", timeout=600)
         if not result.ok:
             raise SandboxError(f"git clone {source.clone_url} failed: {result.output.strip()[-300:]}")
     if lease.fresh and (mark_filled := getattr(provider, "mark_filled", None)) is not None:
