@@ -4,6 +4,7 @@ service on Aegra (`python -m agent.serve --runtime aegra`) per module, with the 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +35,10 @@ def service(
 ) -> Iterator[LangGraphServer]:
     """One service on Aegra per test module (Postgres and Redis are shared by the session)."""
     root = tmp_path_factory.mktemp("aegra")
-    env = server_env(scripted_model, root / "state", DATABASE_URL=postgres_url, REDIS_URL=redis_url)
+    env = aegra_env(scripted_model, root / "state", postgres_url, redis_url)
     with running_server(root / "srv", env, args=("--runtime", "aegra")) as server:
         yield server
+
+
+def aegra_env(model: ScriptedOpenAI, state_dir: Path, postgres_url: str, redis_url: str) -> dict[str, str]:
+    return server_env(model, state_dir, DATABASE_URL=postgres_url, REDIS_URL=redis_url)
