@@ -67,6 +67,8 @@ async def recover_tasks(client: Any, log: EventLog, relay: RunRelay, states: Tas
                 marked += 1
             for run in active:
                 relay.follow(task_id, str(run["run_id"]))
+            if not active:
+                await relay.settled(task_id, view.status, thread.get("values") or {})
         if len(threads) < _PAGE:
             break
         offset += _PAGE

@@ -50,6 +50,10 @@ class RunRelay:
         self._tasks.add(job)
         job.add_done_callback(self._tasks.discard)
 
+    async def settled(self, task_id: str, status: str, values: dict[str, Any]) -> None:
+        """A task found at rest (after a restart): keep its Daytona sandbox alive if it waits for a human."""
+        await self._waiting.settled(task_id, status, values)
+
     async def aclose(self) -> None:
         for job in list(self._tasks):
             job.cancel()

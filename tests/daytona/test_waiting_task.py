@@ -73,3 +73,40 @@ async def test_a_task_waiting_for_approval_keeps_its_sandbox_and_completes_after
             assert fast_daytona.state.counts["create"] == 1  # the work went on in the same sandbox, not a new one
         finally:
             await alice.aclose()
+
+
+async def test_after_a_restart_the_service_keeps_a_waiting_tasks_sandbox_alive_again(
+    fast_daytona: DaytonaTestServer,
+    scripted_model: ScriptedOpenAI,  # noqa: F811
+    git_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    env = server_env(
+        scripted_model,
+        tmp_path / "state",
+        OPEN_SWE_LOCAL_MODE="false",
+        TASK_REPO_URL_SCHEMES="https,ssh,git",
+        DAYTONA_API_KEY=API_KEY,
+        DAYTONA_API_URL=fast_daytona.api_url,
+        DAYTONA_SNAPSHOT="test-snapshot",
+        DAYTONA_AUTO_STOP_MINUTES="240",  # 2 minutes here: the restart itself must not stop it
+        DAYTONA_KEEPALIVE_INTERVAL=str(MINUTE),
+    )
+    with running_server(tmp_path / "srv", env, jobs=2) as server:
+        alice = TaskClient(server.url, ALICE_KEY)
+        task_id = (await alice.create(FIXTURE_TASK, git_url, sandbox="daytona"))["id"]
+        await alice.wait_for(task_id, lambda v: v["status"] == "awaiting_approval", timeout=180)
+        await alice.aclose()
+        server.stop()
+        stopped = fast_daytona.state.counts["last_activity"]
+        await asyncio.sleep(4 * MINUTE)
+        assert fast_daytona.state.counts["last_activity"] == stopped  # nobody refreshes it while the service is down
+        server.start()
+        restarted = TaskClient(server.url, ALICE_KEY)
+        try:
+            assert (await restarted.get(task_id))["status"] == "awaiting_approval"
+            before = fast_daytona.state.counts["last_activity"]
+            await asyncio.sleep(10 * MINUTE)
+            assert fast_daytona.state.counts["last_activity"] >= before + 5  # the recovered task is held again
+        finally:
+            await restarted.aclose()
