@@ -7,13 +7,17 @@ export UV_PYTHON_DOWNLOADS := never
 PORT ?= 2024
 UV := $(shell command -v uv 2>/dev/null || echo "$$HOME/.local/bin/uv")
 
-.PHONY: setup dev check test bench eval lock web install-cli
+.PHONY: setup dev prod check test bench eval lock web install-cli
 
 setup:
 	@bash scripts/bootstrap.sh
 
 dev: setup
 	@$(UV) run --frozen python -m agent.serve --port $(PORT)
+
+# The production runtime: Aegra on Postgres and Redis (DATABASE_URL and REDIS_URL in the environment).
+prod: setup
+	@$(UV) run --frozen python -m agent.serve --runtime aegra --host $(or $(HOST),127.0.0.1) --port $(PORT)
 
 # Static checks (config in pyproject.toml): lint, formatting, types. `make test` runs them first, so CI fails on a finding.
 check: setup
