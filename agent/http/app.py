@@ -26,6 +26,7 @@ from agent.http.service_metrics import TaskStates
 from agent.http.settings import ServiceSettings
 from coordination.store import store_from_url
 from service.aegra.client import service_client
+from service.aegra.recovery import recover_on_runtime
 from service.mcp.app import McpEndpoint
 
 logger = logging.getLogger("open_swe.service")
@@ -95,7 +96,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limiter=TaskRateLimiter(store, limit=settings.task_rate_limit, window=settings.task_rate_window),
         idempotency=IdempotencyRecords(store, ttl=settings.idempotency_ttl),
     )
-    recovery = asyncio.create_task(recover_tasks(client, log, relay, states), name="recover-tasks")
+    recovery = asyncio.create_task(
+        recover_on_runtime(lambda: recover_tasks(client, log, relay, states), auth_config), name="recover-tasks"
+    )
     recovery.add_done_callback(_log_failure)
     warm_up = asyncio.create_task(asyncio.to_thread(_import_run_dependencies), name="warm-up")
     try:

@@ -25,6 +25,7 @@ from service.aegra.context import (
     install_act_as,
     request_path,
 )
+from service.aegra.recovery import owners, recover_on_runtime
 from service.aegra.serve import MissingSetting, aegra_env
 from tests.support.langgraph_server import REPO_ROOT
 from tests.support.net import free_port
@@ -182,3 +183,23 @@ def test_serve_refuses_a_runtime_it_cannot_start(args: list[str], missing_env: t
     )
     assert done.returncode == 2, done.stderr
     assert fragment in " ".join(done.stderr.split())
+
+
+async def test_recovery_runs_once_per_owner_acting_as_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = auth.AuthConfig(
+        disabled=False, entries=tuple(auth.parse_api_keys(f"bob:{hash_key('k1' * 8)},alice:{hash_key('k2' * 8)}"))
+    )
+    assert owners(config) == ["alice", "bob"]
+    assert owners(auth.AuthConfig(disabled=True, entries=())) == [auth.LOCAL_USER]
+    seen: list[str | None] = []
+
+    async def recover() -> int:
+        seen.append(acting_owner.get())
+        return 1
+
+    monkeypatch.setenv(SELF_URL_ENV, "http://127.0.0.1:1")
+    assert await recover_on_runtime(recover, config) == 2
+    assert seen == ["alice", "bob"] and acting_owner.get() is None
+    monkeypatch.delenv(SELF_URL_ENV)  # langgraph dev: once, as the service, which sees every thread
+    assert await recover_on_runtime(recover, config) == 1
+    assert seen[-1] is None

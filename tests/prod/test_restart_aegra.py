@@ -1,0 +1,80 @@
+"""kill -9 of the service on Aegra while the programmer works, then a restart on the same Postgres, Redis and state
+directory: the run's lease expires, Aegra resumes it from its last checkpoint, and the service (recovering as each
+key's owner) marks the restart, follows the resumed run and the task completes with the fix, no second approval."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.prod.conftest import aegra_env
+from tests.service.conftest import ALICE_KEY
+from tests.service.taskclient import TaskClient, read_until
+from tests.support.fixture_repo import FIXTURE_TASK, fix_bug_policy, run_fixture_tests
+from tests.support.langgraph_server import LangGraphServer, copy_project
+from tests.support.scripted_openai import ChatRequest, Reply, ScriptedOpenAI
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+
+FAST_LEASES = {"LEASE_DURATION_SECONDS": "5", "HEARTBEAT_INTERVAL_SECONDS": "2", "REAPER_INTERVAL_SECONDS": "2"}
+"""Aegra's defaults (30 s lease, 15 s reaper) made short so a dead replica's run is picked up quickly."""
+
+
+def slow_programmer(request: ChatRequest) -> Reply:
+    if request.role == "programmer":
+        time.sleep(1.5)
+    return fix_bug_policy(request)
+
+
+@pytest.fixture(scope="module")
+def slow_model() -> Iterator[ScriptedOpenAI]:
+    with ScriptedOpenAI(slow_programmer) as server:
+        yield server
+
+
+@pytest.fixture
+def server(slow_model, postgres_url, redis_url, tmp_path) -> Iterator[LangGraphServer]:
+    env = {**aegra_env(slow_model, tmp_path / "state", postgres_url, redis_url), **FAST_LEASES}
+    server = LangGraphServer(workdir=copy_project(tmp_path / "srv"), env=env, args=("--runtime", "aegra"))
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_kill_9_mid_run_resumes_on_restart_and_completes(server, new_repo):
+    repo = new_repo()
+    client = TaskClient(server.url, ALICE_KEY)
+    task_id = (await client.create(FIXTURE_TASK, str(repo.path)))["id"]
+    await client.wait_for(task_id, lambda v: v["status"] == "awaiting_approval")
+    async with await client.connect(task_id) as ws:
+        await read_until(ws, lambda m: m.get("event") == "run_ended")
+        await ws.send(json.dumps({"type": "approve"}))
+        history = await read_until(ws, lambda m: m.get("event") == "tool_call", 120)
+    server.kill_hard()
+    await client.aclose()
+    before_kill = [m for m in history if m.get("type") == "event"]
+
+    server.start()
+    client = TaskClient(server.url, ALICE_KEY)
+    try:
+        done = await client.wait_terminal(task_id, 240)
+        assert done["status"] == "completed" and "+    return a + b" in done["diff"], done
+        assert run_fixture_tests(repo.path).passed
+        async with await client.connect(task_id) as ws:
+            events = [
+                m for m in await read_until(ws, lambda m: m.get("event") == "finished", 60) if m.get("type") == "event"
+            ]
+        by_id = {m["id"]: m for m in events}
+        for event in before_kill:  # nothing seen before the kill is lost or changed
+            assert by_id.get(event["id"]) == event
+        marker = next(m for m in events if m["event"] == "service_restarted")
+        assert marker["note"].startswith("the server restarted")
+        ids = [m["id"] for m in events]
+        assert ids == sorted(set(ids))
+        resumed = [m for m in events if m["event"] == "run_executing" and m["id"] > marker["id"]]
+        assert resumed and resumed[-1]["run_id"] == before_kill[-1]["run_id"]  # the same run, resumed
+    finally:
+        await client.aclose()
