@@ -34,23 +34,27 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin app \
     && chown -R app:app /app /data
 
 WORKDIR /app
-COPY --chown=app:app pyproject.toml uv.lock README.md ./
+# The dependencies first (a layer that changes only with the lock), through a cache of downloaded wheels.
+COPY --chown=app:app pyproject.toml uv.lock ./
 USER app
-RUN uv sync --frozen --no-dev --no-install-project
+ENV UV_CACHE_DIR=/home/app/.cache/uv
+RUN --mount=type=cache,target=/home/app/.cache/uv,uid=10001,gid=10001 uv sync --frozen --no-dev --no-install-project
+COPY --chown=app:app README.md ./
 COPY --chown=app:app langgraph.json ./
 COPY --chown=app:app agent ./agent
 COPY --chown=app:app graphs ./graphs
 COPY --chown=app:app sandbox ./sandbox
 COPY --chown=app:app coordination ./coordination
 COPY --chown=app:app service ./service
-RUN test -f service/web/dist/index.html \
+RUN --mount=type=cache,target=/home/app/.cache/uv,uid=10001,gid=10001 test -f service/web/dist/index.html \
     && uv sync --frozen --no-dev \
     && ln -s /data/langgraph .langgraph_api
 
 # Task state: LangGraph's runtime files (.langgraph_api -> /data/langgraph), event logs, worktrees, clones.
 VOLUME ["/data"]
 EXPOSE 2024
+# A command with another --port sets OPEN_SWE_PORT to match.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD curl -fsS http://127.0.0.1:2024/healthz || exit 1
+    CMD curl -fsS "http://127.0.0.1:${OPEN_SWE_PORT:-2024}/healthz" || exit 1
 
 CMD ["/app/.venv/bin/python", "-m", "agent.serve", "--host", "0.0.0.0", "--port", "2024"]
