@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph_sdk import Auth
 
 from agent.http.apikeys import ApiKeyEntry, find_owner, parse_api_keys
+from agent.http.repos import RepoPolicy, RepoRefused, check_repo
 from agent.http.settings import ServiceSettings
 from agent.http.tickets import offered_ticket, redeem_offered
 from service.aegra.context import internal_identity, request_path
@@ -37,6 +38,8 @@ auth = Auth()
 class AuthConfig:
     disabled: bool
     entries: tuple[ApiKeyEntry, ...]
+    repo_policy: RepoPolicy = field(default_factory=RepoPolicy)
+    """Checked again on every run created through the LangGraph API, which bypasses the task API's check."""
 
 
 _config: AuthConfig | None = None
@@ -47,7 +50,7 @@ def load_auth_config(settings: ServiceSettings) -> AuthConfig:
     """Blocking (reads API_KEYS_FILE): call from a thread or at startup."""
     file_text = settings.api_keys_file.read_text() if settings.api_keys_file else None
     entries = parse_api_keys(settings.api_keys, file_text=file_text)
-    return AuthConfig(disabled=settings.auth_disabled, entries=tuple(entries))
+    return AuthConfig(disabled=settings.auth_disabled, entries=tuple(entries), repo_policy=settings.repo_policy())
 
 
 def set_auth_config(config: AuthConfig) -> None:
@@ -153,6 +156,16 @@ async def on_thread_create(ctx: Auth.types.AuthContext, value: Auth.types.Thread
 
 @auth.on.threads.create_run
 async def on_run_create(ctx: Auth.types.AuthContext, value: Auth.types.RunsCreate) -> Auth.types.FilterType:
+    kwargs = value.get("kwargs")
+    run_input = kwargs.get("input") if isinstance(kwargs, dict) else None
+    repo = run_input.get("repo") if isinstance(run_input, dict) else None
+    if repo is not None:  # a repo given straight to the graph passes the same allow-list as the task API's
+        if not isinstance(repo, str):
+            raise Auth.exceptions.HTTPException(status_code=422, detail="repo must be a string")
+        try:
+            await check_repo(repo, (await current_auth_config()).repo_policy)
+        except RepoRefused as exc:
+            raise Auth.exceptions.HTTPException(status_code=422, detail=str(exc)) from None
     return _stamp_owner(ctx, value)
 
 

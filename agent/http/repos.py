@@ -11,6 +11,7 @@ path or `file://` URL must lie under a root once symlinks and `..` are resolved.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
 import unicodedata
@@ -171,3 +172,18 @@ class RepoPolicy:
 
     def within_roots(self, resolved: Path) -> bool:
         return not self.roots or any(resolved == root or root in resolved.parents for root in self.roots)
+
+
+async def check_repo(repo: str, policy: RepoPolicy) -> None:
+    """The whole allow-list check of one repo value, for every way a task can name it (the task API and a run
+    created straight through the LangGraph API alike): syntax, URL scheme and host, and for a local path or a
+    file:// URL an existing directory under the roots once symlinks are resolved. Raises RepoRefused saying why."""
+    ref = parse_repo(repo)
+    policy.check_url(ref)
+    if ref.local_path is None:
+        return
+    path = Path(ref.local_path)
+    if not await asyncio.to_thread(path.is_dir):
+        raise RepoRefused(f"repo path does not exist on the server or is not a directory: {path}")
+    if not policy.within_roots(await asyncio.to_thread(path.resolve)):
+        raise RepoRefused("repo path is outside the directories this server allows (TASK_REPO_ROOTS)")

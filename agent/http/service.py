@@ -11,7 +11,6 @@ import builtins
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +23,7 @@ from agent.http.idempotency import IdempotencyRecords, fingerprint
 from agent.http.models import ActionResult, CreateTaskRequest, TaskCreated, TaskView
 from agent.http.ratelimit import TaskRateLimiter
 from agent.http.relay import STREAM_MODES, RunRelay
-from agent.http.repos import RepoPolicy, RepoRefused, parse_repo
+from agent.http.repos import RepoPolicy, RepoRefused, check_repo
 from agent.http.service_metrics import REQUESTS_REFUSED, TASKS_CREATED, TaskStates
 from agent.http.view import LOST, QUEUED, links, lost_view, pending_input, task_view
 from coordination.store import StoreUnavailable
@@ -198,17 +197,9 @@ class TaskService:
                 422, "repo is required: give a local path or a git URL (no OPEN_SWE_LOCAL_PROJECT_PATH default is set)"
             )
         try:
-            ref = parse_repo(repo)
-            self.repo_policy.check_url(ref)
+            await check_repo(repo, self.repo_policy)
         except RepoRefused as exc:
             raise HTTPException(422, str(exc)) from None
-        if ref.local_path is None:
-            return repo
-        path = Path(ref.local_path)
-        if not await asyncio.to_thread(path.is_dir):
-            raise HTTPException(422, f"repo path does not exist on the server or is not a directory: {path}")
-        if not self.repo_policy.within_roots(await asyncio.to_thread(path.resolve)):
-            raise HTTPException(422, "repo path is outside the directories this server allows (TASK_REPO_ROOTS)")
         return repo
 
     async def _start_task(self, owner: str, request: CreateTaskRequest) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import schemathesis
 import websockets
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from langgraph_sdk import get_client
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
@@ -202,6 +204,34 @@ async def test_repos_the_server_does_not_allow_are_refused(server, alice, repo, 
     assert response.status_code == 422 and fragment in response.text, response.text
     assert SECRET not in response.text and SECRET not in server.log_text()
     assert len((await alice.http.get("/tasks")).json()["tasks"]) == before
+
+
+@pytest.mark.parametrize(
+    ("repo", "fragment"),
+    [
+        ("file:///etc", "TASK_REPO_ROOTS"),
+        ("/etc", "TASK_REPO_ROOTS"),
+        ("ext::sh -c touch% /tmp/pwned", "remote helpers"),
+        ("https://github.com/org/repo.git", "TASK_REPO_URL_HOSTS"),
+        (["/etc"], "must be a string"),
+    ],
+)
+async def test_a_run_created_through_the_langgraph_api_passes_the_same_repo_allow_list(server, repos, repo, fragment):
+    """The LangGraph API beside the task API: a run whose input names a repo is checked like a task (422), and
+    no run starts; an allowed repo is accepted."""
+    client = get_client(url=server.url, api_key=ALICE_KEY)
+    thread = await client.threads.create()
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        await client.runs.create(
+            thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": "x"}], "repo": repo}
+        )
+    assert refused.value.response.status_code == 422 and fragment in refused.value.response.text
+    assert await client.runs.list(thread["thread_id"]) == []
+    allowed = create_fixture_repo(repos / f"via-langgraph-api-{uuid.uuid4().hex[:8]}")
+    run = await client.runs.create(
+        thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": "x"}], "repo": str(allowed.path)}
+    )
+    await client.runs.cancel(thread["thread_id"], run["run_id"])
 
 
 async def test_websocket_answers_every_frame_it_cannot_use_and_stays_open(server, alice, repos):
