@@ -40,6 +40,9 @@ def test_compose_runs_replicas_on_aegra_with_postgres_redis_and_caddy():
     assert all("healthcheck" in services[name] for name in ("postgres", "redis"))
     assert "ports" not in app, "replicas are reached only through Caddy"
     assert any(volume.endswith(":/data") for volume in app["volumes"])
+    # what bubblewrap needs in the container (measured by scripts/image-test.sh), and no capability
+    assert {"seccomp=unconfined", "systempaths=unconfined"} <= set(app["security_opt"]) and "cap_add" not in app
+    assert app["environment"]["SANDBOX_ISOLATION"].endswith(":-bwrap}")
 
 
 def test_compose_database_and_redis_urls_point_at_its_own_services():
