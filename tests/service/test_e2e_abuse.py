@@ -9,6 +9,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -221,16 +222,14 @@ async def test_a_run_created_through_the_langgraph_api_passes_the_same_repo_allo
     no run starts; an allowed repo is accepted."""
     client = get_client(url=server.url, api_key=ALICE_KEY)
     thread = await client.threads.create()
+    refused_input: dict[str, Any] = {"messages": [{"role": "user", "content": "x"}], "repo": repo}
     with pytest.raises(httpx.HTTPStatusError) as refused:
-        await client.runs.create(
-            thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": "x"}], "repo": repo}
-        )
+        await client.runs.create(thread["thread_id"], "agent", input=refused_input)
     assert refused.value.response.status_code == 422 and fragment in refused.value.response.text
     assert await client.runs.list(thread["thread_id"]) == []
     allowed = create_fixture_repo(repos / f"via-langgraph-api-{uuid.uuid4().hex[:8]}")
-    run = await client.runs.create(
-        thread["thread_id"], "agent", input={"messages": [{"role": "user", "content": "x"}], "repo": str(allowed.path)}
-    )
+    allowed_input: dict[str, Any] = {**refused_input, "repo": str(allowed.path)}
+    run = await client.runs.create(thread["thread_id"], "agent", input=allowed_input)
     await client.runs.cancel(thread["thread_id"], run["run_id"])
 
 
