@@ -1,5 +1,5 @@
-"""The coordination store shared by service processes: rate-limit counters, idempotency records and
-the Daytona warm pool's claim queue. Redis when `REDIS_URL` is set, in process otherwise.
+"""The coordination store shared by service processes: rate-limit counters, idempotency records,
+websocket tickets and the Daytona warm pool's claim queue. Redis when `REDIS_URL` is set, in process otherwise.
 
 Every operation is atomic on its own, so a claim (`pop`) never hands one item to two callers,
 whether the callers are coroutines of one process or several processes sharing one Redis.
@@ -36,6 +36,10 @@ class CoordinationStore(Protocol):
     async def set(self, key: str, value: str, ttl: float | None = None) -> None: ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def take(self, key: str) -> str | None:
+        """Atomically get and delete `key`: of several callers taking one key, exactly one gets its value."""
+        ...
 
     async def hit(self, key: str, window: float) -> int:
         """Count one event in the fixed window `key` lives in; returns the count so far in that window."""
@@ -87,6 +91,11 @@ class MemoryStore:
 
     async def delete(self, key: str) -> None:
         self._values.pop(key, None)
+
+    async def take(self, key: str) -> str | None:
+        value = self._live(key)
+        self._values.pop(key, None)
+        return value
 
     async def hit(self, key: str, window: float) -> int:
         bucket = f"{key}:{int(time.time() // window)}"
@@ -168,6 +177,11 @@ class RedisStore:
     async def delete(self, key: str) -> None:
         with self._unavailable_on_error():
             await self._redis.delete(self._k(key))
+
+    async def take(self, key: str) -> str | None:
+        with self._unavailable_on_error():
+            value = await self._redis.getdel(self._k(key))  # GETDEL: Redis 6.2+
+        return None if value is None else str(value)
 
     async def hit(self, key: str, window: float) -> int:
         bucket = self._k(f"{key}:{int(time.time() // window)}")

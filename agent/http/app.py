@@ -24,7 +24,8 @@ from agent.http.relay import RunRelay
 from agent.http.service import TaskService
 from agent.http.service_metrics import TaskStates
 from agent.http.settings import ServiceSettings
-from coordination.store import store_from_url
+from agent.http.tickets import tickets
+from coordination.store import MemoryStore, store_from_url
 from service.aegra.client import service_client
 from service.aegra.recovery import recover_on_runtime
 from service.mcp.app import McpEndpoint
@@ -77,6 +78,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     setup_service_logging(settings.log_level)
     auth_config = await asyncio.to_thread(load_auth_config, settings)
     store = store_from_url(settings.redis_url, timeout=settings.redis_timeout)
+    tickets.use(store)  # websocket tickets work across replicas sharing the store
     readiness = await asyncio.to_thread(ReadinessProbe.read, store, bool(settings.redis_url))
     _log_startup(settings, len(auth_config.entries), auth_config.disabled, readiness.model)
     log = EventLog(settings.service_dir / "events")
@@ -110,6 +112,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with suppress(asyncio.CancelledError, Exception):
             await recovery
         await relay.aclose()
+        tickets.use(MemoryStore())
         await store.aclose()
 
 

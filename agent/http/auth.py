@@ -21,6 +21,7 @@ from agent.http.apikeys import ApiKeyEntry, find_owner, parse_api_keys
 from agent.http.repos import RepoPolicy, RepoRefused, check_repo
 from agent.http.settings import ServiceSettings
 from agent.http.tickets import offered_ticket, redeem_offered
+from coordination.store import StoreUnavailable
 from service.aegra.context import internal_identity, request_path
 
 LOCAL_USER = "local"
@@ -127,7 +128,12 @@ async def authenticate(
     key = presented_key(raw)
     ticket = offered_ticket(raw) if key is None and not config.disabled else None
     if ticket is not None:  # a browser's websocket (agent/http/tickets.py): single use, this task only
-        owner = redeem_offered(ticket, path)
+        try:
+            owner = await redeem_offered(ticket, path)
+        except StoreUnavailable as exc:  # tickets live in the coordination store (Redis): refused, not hung
+            raise Auth.exceptions.HTTPException(
+                status_code=503, detail=f"websocket tickets cannot be checked now: {exc}; retry shortly"
+            ) from None
         if owner is None:
             raise Auth.exceptions.HTTPException(status_code=401, detail="invalid, expired or used websocket ticket")
         return {"identity": owner, "permissions": ["tasks"]}

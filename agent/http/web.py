@@ -71,7 +71,11 @@ class TicketIssued(BaseModel):
     include_in_schema=True,
     tags=["tasks"],
     response_model=TicketIssued,
-    responses={401: {"description": "Missing or invalid API key"}, 404: {"description": "No such task for this key"}},
+    responses={
+        401: {"description": "Missing or invalid API key"},
+        404: {"description": "No such task for this key"},
+        503: {"description": "The coordination store (Redis) is unavailable"},
+    },
 )
 async def issue_ticket(
     task_id: str,
@@ -81,5 +85,5 @@ async def issue_ticket(
     """A single-use ticket (30 s, `WS_TICKET_TTL`) to open this task's event websocket from a browser."""
     await service.check_owner(owner, task_id)
     ttl = (await browser_settings()).ws_ticket_ttl
-    ticket = tickets.issue(owner, task_id, ttl=ttl)
+    ticket = await tickets.issue(owner, task_id, ttl=ttl)  # StoreUnavailable: 503 (agent/http/guards.py)
     return TicketIssued(ticket=ticket, expires_in=ttl, protocols=[PROTOCOL, f"{TICKET_PROTOCOL_PREFIX}{ticket}"])

@@ -58,3 +58,17 @@ async def test_queue_remove_and_items(store: CoordinationStore) -> None:
     assert not await store.remove("q", "zzz")
     assert await store.items("q") == ["b"]
     assert await store.ping()
+
+
+async def test_take_gets_and_deletes_a_key_exactly_once(store: CoordinationStore) -> None:
+    await store.set("ticket", "grant", ttl=30)
+    taken = await asyncio.gather(*(store.take("ticket") for _ in range(20)))
+    assert taken.count("grant") == 1 and taken.count(None) == 19
+    assert await store.get("ticket") is None
+    assert await store.take("never-set") is None
+
+
+async def test_take_misses_an_expired_key(store: CoordinationStore) -> None:
+    await store.set("short", "v", ttl=0.2)
+    await asyncio.sleep(0.3)
+    assert await store.take("short") is None
