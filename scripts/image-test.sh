@@ -19,7 +19,7 @@ PODMAN=(podman --runtime runc)
 LIMITS=(--ulimit "nofile=$NOFILE:$NOFILE" --ulimit "nproc=$NPROC:$NPROC")
 
 step() { STEP_NAME=$1; STEP_START=$(date +%s.%N); echo "== $1" >&2; }
-done_step() { printf 'step %-12s %6.1f s\n' "$STEP_NAME" "$(echo "$(date +%s.%N) - $STEP_START" | bc)"; }
+done_step() { printf 'step %-18s %6.1f s\n' "$STEP_NAME" "$(echo "$(date +%s.%N) - $STEP_START" | bc)"; }
 
 step tools
 missing=()
