@@ -4,8 +4,12 @@ this checks the files' promises; scripts/image-test.sh runs the image itself."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +80,28 @@ def test_caddy_proxies_every_replica_on_the_service_port():
     assert "{$DOMAIN}" in caddyfile and "DOMAIN" in services["caddy"]["environment"]
     assert "./Caddyfile:/etc/caddy/Caddyfile:ro" in services["caddy"]["volumes"]
     assert {"80:80", "443:443"} <= set(services["caddy"]["ports"])
+
+
+def test_caddyfile_is_valid_for_caddy_and_balances_over_the_replicas():
+    caddy = shutil.which("caddy")
+    assert caddy, "caddy is not installed: apt-get install caddy (make setup as root installs it)"
+    adapted = subprocess.run(
+        [caddy, "adapt", "--config", str(DEPLOY / "Caddyfile"), "--adapter", "caddyfile"],
+        env={**os.environ, "DOMAIN": "swe.example.com"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert adapted.returncode == 0, adapted.stderr
+    (server,) = json.loads(adapted.stdout)["apps"]["http"]["servers"].values()
+    (route,) = server["routes"]
+    assert route["match"] == [{"host": ["swe.example.com"]}]
+    (proxy,) = route["handle"][0]["routes"][0]["handle"]
+    assert proxy["handler"] == "reverse_proxy"
+    port = port_of(load("compose.yaml")["services"]["open-swe"]["command"])
+    assert proxy["dynamic_upstreams"] == {"source": "a", "name": "open-swe", "port": port, "refresh": 5_000_000_000}
+    assert proxy["load_balancing"]["selection_policy"] == {"policy": "round_robin"}
+    assert proxy["flush_interval"] == -1  # events stream through unbuffered
 
 
 def test_app_platform_spec_wires_managed_postgres_and_redis_and_keeps_secrets_out():
