@@ -21,9 +21,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     OPEN_SWE_STATE_DIR=/data/state \
     OPEN_SWE_LOCAL_PROJECT_PATH=/data/workspace
 
-# uv goes in its own virtualenv (works on python:3.12-slim and on Debian's python3, which refuses a system pip).
-RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap libseccomp2 git ripgrep ca-certificates curl python3-venv \
+# uv goes in its own virtualenv (works on python:3.12-slim and on Debian's python3, which refuses a system pip);
+# Debian's python3-venv only when the base's python3 lacks venv/ensurepip (python:3.12-slim has them).
+RUN venv=$(python3 -c 'import ensurepip, venv' 2>/dev/null || echo python3-venv) \
+    && apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap libseccomp2 git ripgrep ca-certificates curl $venv \
     && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv /opt/uv \
     && /opt/uv/bin/pip install --no-cache-dir "uv>=0.5,<1" \

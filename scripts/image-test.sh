@@ -47,6 +47,7 @@ certs=()
 [ -d /etc/ssl/certs ] && certs=(-v /etc/ssl/certs:/etc/ssl/certs:ro)
 "${PODMAN[@]}" build --quiet --format docker --network host "${certs[@]}" "${LIMITS[@]}" \
   --build-arg BASE_IMAGE="$BASE" --build-arg UV_NATIVE_TLS=1 -t "$IMAGE" . >/dev/null
+"${PODMAN[@]}" image prune -f >/dev/null  # the layers a rebuild left untagged: keeps the disk bounded
 done_step
 
 command -v uv >/dev/null || export PATH="$HOME/.local/bin:$PATH"
