@@ -13,7 +13,6 @@ from fastapi import FastAPI
 
 from agent.http import events, ops, tasks, web
 from agent.http.auth import load_auth_config
-from agent.http.eventlog import EventLog
 from agent.http.guards import install_guards
 from agent.http.idempotency import IdempotencyRecords
 from agent.http.logs import setup_service_logging
@@ -27,6 +26,8 @@ from agent.http.settings import ServiceSettings
 from agent.http.tickets import tickets
 from coordination.store import MemoryStore, store_from_url
 from service.aegra.client import service_client
+from service.aegra.context import self_client_settings
+from service.aegra.eventlog import event_log
 from service.aegra.recovery import recover_on_runtime
 from service.mcp.app import McpEndpoint
 
@@ -81,7 +82,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     tickets.use(store)  # websocket tickets work across replicas sharing the store
     readiness = await asyncio.to_thread(ReadinessProbe.read, store, bool(settings.redis_url))
     _log_startup(settings, len(auth_config.entries), auth_config.disabled, readiness.model)
-    log = EventLog(settings.service_dir / "events")
+    log = event_log(settings.service_dir / "events", remote_runtime=self_client_settings() is not None)
     await log.open()
     client = service_client()
     states = TaskStates()
