@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from dataclasses import dataclass
 
 import httpx
 
 from coordination.store import CoordinationStore
 from sandbox.daytona_settings import DaytonaSettings
+from sandbox.isolation import find_bwrap, probe
 from sandbox.settings import BackendName, Isolation, SandboxSettings
 
 
@@ -37,11 +37,7 @@ async def sandbox_check(settings: SandboxSettings, daytona: DaytonaSettings | No
     """`daytona`: the Daytona settings read at startup; read now (the environment and .env) when not given."""
     backend = settings.resolved_backend()
     if backend == BackendName.LOCAL:
-        bwrap = await asyncio.to_thread(shutil.which, "bwrap")
-        if settings.isolation == Isolation.BWRAP and bwrap is None:
-            return Check(False, "SANDBOX_ISOLATION=bwrap but bubblewrap (bwrap) is not installed")
-        isolation = "bwrap" if bwrap and settings.isolation != Isolation.NONE else "none"
-        return Check(True, f"local sandbox (isolation: {isolation})")
+        return await local_isolation_check(settings)
     if daytona is None:
         daytona = await asyncio.to_thread(DaytonaSettings)  # the environment and .env, as the backend reads them
     if daytona.api_key is None:
@@ -53,6 +49,22 @@ async def sandbox_check(settings: SandboxSettings, daytona: DaytonaSettings | No
     except httpx.HTTPError as exc:
         return Check(False, f"daytona API at {url} is unreachable ({type(exc).__name__})")
     return Check(True, f"daytona API reachable at {url}")
+
+
+async def local_isolation_check(settings: SandboxSettings) -> Check:
+    """What the local backend's isolation really is: bubblewrap is started once (`isolation.probe`), since an
+    installed bwrap can still be unable to build a sandbox (a container without user namespaces, for one)."""
+    if settings.isolation == Isolation.NONE:
+        return Check(True, "local sandbox (isolation: none, SANDBOX_ISOLATION=none)")
+    binary = await asyncio.to_thread(find_bwrap, settings.bwrap_path)
+    problem = "bubblewrap (bwrap) is not installed" if binary is None else None
+    if binary is not None and (why := await probe(binary)) is not None:
+        problem = f"bubblewrap cannot create a sandbox here: {why.splitlines()[0][:200]}"
+    if problem is None:
+        return Check(True, "local sandbox (isolation: bwrap)")
+    if settings.isolation == Isolation.BWRAP:
+        return Check(False, f"SANDBOX_ISOLATION=bwrap but {problem}")
+    return Check(True, f"local sandbox (isolation: none: {problem}; commands run unconfined)")
 
 
 async def redis_check(store: CoordinationStore, configured: bool) -> Check:

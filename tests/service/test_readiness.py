@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agent.http.readiness import sandbox_check
@@ -52,3 +54,35 @@ async def test_a_probe_reads_no_settings(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert set(checks) == {"model", "sandbox", "redis"}
     assert checks["sandbox"].detail == f"daytona API at {closed} is unreachable (ConnectError)"
     assert checks["redis"].ok and checks["model"] is probe.model
+
+
+def broken_bwrap(directory: Path) -> Path:
+    """A bubblewrap that is installed but cannot build a sandbox, as in a container without user namespaces."""
+    script = directory / "bwrap"
+    message = "bwrap: Cannot mount proc on /newroot/proc: Operation not permitted"
+    script.write_text(f"#!/bin/sh\necho '{message}' >&2\nexit 1\n")
+    script.chmod(0o755)
+    return script
+
+
+async def test_bubblewrap_that_cannot_build_a_sandbox_is_not_reported_as_isolation(tmp_path: Path) -> None:
+    """/readyz used to say `isolation: bwrap` when bwrap was merely on PATH; it now starts it once."""
+    bwrap = str(broken_bwrap(tmp_path))
+    auto = await sandbox_check(SandboxSettings(SANDBOX_BACKEND="local", SANDBOX_BWRAP_PATH=bwrap))
+    assert auto.ok and "isolation: none" in auto.detail and "Cannot mount proc" in auto.detail
+    required = await sandbox_check(
+        SandboxSettings(SANDBOX_BACKEND="local", SANDBOX_BWRAP_PATH=bwrap, SANDBOX_ISOLATION="bwrap")
+    )
+    assert not required.ok and "SANDBOX_ISOLATION=bwrap but bubblewrap cannot create a sandbox" in required.detail
+
+
+async def test_working_bubblewrap_is_reported_and_a_missing_one_named(tmp_path: Path) -> None:
+    working = await sandbox_check(SandboxSettings(SANDBOX_BACKEND="local", SANDBOX_ISOLATION="bwrap"))
+    assert working.ok and working.detail == "local sandbox (isolation: bwrap)"
+    missing = str(tmp_path / "no-such-bwrap")
+    required = await sandbox_check(
+        SandboxSettings(SANDBOX_BACKEND="local", SANDBOX_BWRAP_PATH=missing, SANDBOX_ISOLATION="bwrap")
+    )
+    assert not required.ok and "not installed" in required.detail
+    plain = await sandbox_check(SandboxSettings(SANDBOX_BACKEND="local", SANDBOX_ISOLATION="none"))
+    assert plain.ok and "isolation: none" in plain.detail
