@@ -156,11 +156,14 @@ def kill_tree(job):
     quiet = 0
     for _ in range(KILL_SWEEPS):
         victims = {*descendants(job.pid), *marked(job.id)}
-        with contextlib.suppress(OSError):
-            os.killpg(job.pid, signal.SIGKILL)
-        for victim in victims:
+        # Stop everything first, then kill: a process that sees its child die before its own turn (a shell's
+        # `wait`) would otherwise print "Killed" into the command's output.
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
             with contextlib.suppress(OSError):
-                os.kill(victim, signal.SIGKILL)
+                os.killpg(job.pid, sig)
+            for victim in victims:
+                with contextlib.suppress(OSError):
+                    os.kill(victim, sig)
         quiet = 0 if victims else quiet + 1
         if quiet >= 2:
             return
