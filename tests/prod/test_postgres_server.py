@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,15 +22,23 @@ def psql(url: str, sql: str) -> str:
 
 @pytest.mark.e2e
 def test_postgres_runs_unprivileged_outside_tmp_and_is_removed() -> None:
-    before = set(Path("/var/tmp").glob("open-swe-pg-*"))
-    with running_postgres() as url:
-        (cluster,) = set(Path("/var/tmp").glob("open-swe-pg-*")) - before
-        assert psql(url, "select 40 + 2") == "42"
-        psql(url, "create table t (x int); insert into t values (7)")
-        assert psql(url, "select x from t") == "7"
-        if os.geteuid() == 0:
-            assert psql(url, "select current_user") == "nobody"
-            assert (cluster / "data").stat().st_uid != 0
-    assert not cluster.exists()
+    root = Path(tempfile.mkdtemp(prefix="pg-fixture-test-", dir="/var/tmp"))  # its own: other runs make clusters too
+    root.chmod(0o755)  # the server's user must reach its cluster below
+    try:
+        with running_postgres(root) as url:
+            (cluster,) = root.glob("open-swe-pg-*")
+            check_cluster(url, cluster)
+        assert not cluster.exists()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     with pytest.raises(subprocess.CalledProcessError):
         psql(url, "select 1")
+
+
+def check_cluster(url: str, cluster: Path) -> None:
+    assert psql(url, "select 40 + 2") == "42"
+    psql(url, "create table t (x int); insert into t values (7)")
+    assert psql(url, "select x from t") == "7"
+    if os.geteuid() == 0:
+        assert psql(url, "select current_user") == "nobody"
+        assert (cluster / "data").stat().st_uid != 0
