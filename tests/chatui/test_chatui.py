@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from langgraph_sdk import get_client
 
-from tests.service.conftest import ALICE_KEY, ASK_MARKER, QUESTION, RepoFactory
-from tests.support.fixture_repo import FIXTURE_TASK, PLAN, SUMMARY, run_fixture_tests
+from tests.service.conftest import ALICE_KEY, RepoFactory
+from tests.support.fixture_repo import ASK_MARKER, FIXTURE_TASK, PLAN, QUESTION, SUMMARY, run_fixture_tests
 from tests.support.langgraph_server import LangGraphServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]

@@ -3,22 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
-
-from coordination.store import CoordinationStore, MemoryStore, RedisStore
-from tests.support.redis_server import unique_prefix
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[CoordinationStore]:
-    if request.param == "memory":
-        store: CoordinationStore = MemoryStore()
-    else:
-        store = RedisStore(request.getfixturevalue("redis_url"), prefix=unique_prefix())
-    yield store
-    await store.aclose()
+from coordination.store import CoordinationStore
 
 
 async def test_put_if_absent_sets_once_and_expires(store: CoordinationStore) -> None:

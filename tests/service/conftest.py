@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from agent.http.apikeys import hash_key
-from tests.support.fixture_repo import FixtureRepo, create_fixture_repo, fix_bug_policy
+from tests.support.fixture_repo import FixtureRepo, ask_first_policy, create_fixture_repo
 from tests.support.langgraph_server import LangGraphServer, running_server
-from tests.support.scripted_openai import ChatRequest, Reply, ScriptedOpenAI
+from tests.support.scripted_openai import ScriptedOpenAI
 
 ALICE_KEY = "osk_alice_0123456789abcdef"
 BOB_KEY = "osk_bob_fedcba9876543210"
@@ -23,24 +22,9 @@ def api_keys_env() -> str:
     return f"alice:{hash_key(ALICE_KEY)},bob:{hash_key(BOB_KEY)}"
 
 
-ASK_MARKER = "(ask me first)"
-QUESTION = "Should mul() stay exactly as it is?"
-
-
-def service_policy(request: ChatRequest) -> Reply:
-    """fix_bug_policy; when the task contains ASK_MARKER, the programmer first asks the human QUESTION."""
-    if (
-        request.role == "programmer"
-        and ASK_MARKER in json.dumps(request.messages)
-        and "request_human_help" not in request.call_names
-    ):
-        return Reply.call("request_human_help", question=QUESTION)
-    return fix_bug_policy(request)
-
-
 @pytest.fixture(scope="session")
 def scripted_model() -> Iterator[ScriptedOpenAI]:
-    with ScriptedOpenAI(service_policy) as server:
+    with ScriptedOpenAI(ask_first_policy) as server:
         yield server
 
 

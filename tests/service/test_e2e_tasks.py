@@ -10,9 +10,9 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 
-from tests.service.conftest import ALICE_KEY, ASK_MARKER, MODEL_KEY, QUESTION
+from tests.service.conftest import ALICE_KEY, MODEL_KEY
 from tests.service.taskclient import TaskClient, read_until
-from tests.support.fixture_repo import FIXTURE_TASK, PLAN, run_fixture_tests
+from tests.support.fixture_repo import ASK_MARKER, FIXTURE_TASK, PLAN, QUESTION, run_fixture_tests
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 

@@ -26,6 +26,7 @@ tasks can share it):
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,3 +159,18 @@ def fix_bug_policy(request: ChatRequest) -> Reply:
     if role == "summarizer":
         return Reply.text("Earlier: explored calc.py and ran the tests.")
     return Reply.text("The commands failed because of a wrong path or command; check the file names first.")
+
+
+ASK_MARKER = "(ask me first)"
+QUESTION = "Should mul() stay exactly as it is?"
+
+
+def ask_first_policy(request: ChatRequest) -> Reply:
+    """fix_bug_policy; when the task contains ASK_MARKER, the programmer first asks the human QUESTION."""
+    if (
+        request.role == "programmer"
+        and ASK_MARKER in json.dumps(request.messages)
+        and "request_human_help" not in request.call_names
+    ):
+        return Reply.call("request_human_help", question=QUESTION)
+    return fix_bug_policy(request)

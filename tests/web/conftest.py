@@ -3,7 +3,6 @@ browser origin), static servers that serve the page from other origins, and head
 
 from __future__ import annotations
 
-import json
 import shutil
 import threading
 from collections.abc import Iterator
@@ -15,10 +14,10 @@ import pytest
 
 from agent.http.apikeys import hash_key
 from agent.http.web import WEB_DIST
-from tests.support.fixture_repo import FixtureRepo, create_fixture_repo, fix_bug_policy
+from tests.support.fixture_repo import FixtureRepo, ask_first_policy, create_fixture_repo
 from tests.support.langgraph_server import LangGraphServer, running_server
 from tests.support.net import free_port
-from tests.support.scripted_openai import ChatRequest, Reply, ScriptedOpenAI
+from tests.support.scripted_openai import ScriptedOpenAI
 
 ALICE_KEY = "osk_web_alice_0123456789abcdef"
 BOB_KEY = "osk_web_bob_fedcba9876543210"
@@ -33,19 +32,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TICKET_TTL = 3.0
-ASK_MARKER = "(ask me first)"
-QUESTION = "Should mul() stay exactly as it is?"
-
-
-def web_policy(request: ChatRequest) -> Reply:
-    """fix_bug_policy; when the task contains ASK_MARKER, the programmer first asks the human QUESTION."""
-    if (
-        request.role == "programmer"
-        and ASK_MARKER in json.dumps(request.messages)
-        and "request_human_help" not in request.call_names
-    ):
-        return Reply.call("request_human_help", question=QUESTION)
-    return fix_bug_policy(request)
 
 
 class StaticOrigin:
@@ -88,7 +74,7 @@ def origins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[StaticOr
 
 @pytest.fixture(scope="module")
 def scripted_model() -> Iterator[ScriptedOpenAI]:
-    with ScriptedOpenAI(web_policy) as server:
+    with ScriptedOpenAI(ask_first_policy) as server:
         yield server
 
 

@@ -20,10 +20,10 @@ import pytest
 import websockets
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.fixture_repo import FIXTURE_TASK, PLAN, create_fixture_repo, run_fixture_tests
+from tests.support.fixture_repo import ASK_MARKER, FIXTURE_TASK, PLAN, QUESTION, create_fixture_repo, run_fixture_tests
 from tests.support.langgraph_server import REPO_ROOT
 from tests.support.net import free_port
-from tests.web.conftest import ALICE_KEY, ASK_MARKER, BOB_KEY, QUESTION, TICKET_TTL
+from tests.web.conftest import ALICE_KEY, BOB_KEY, TICKET_TTL
 
 pytestmark = pytest.mark.e2e
 SLOW = 120_000  # ms: a whole task on a loaded 2-core machine

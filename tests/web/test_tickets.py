@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from langgraph_sdk import Auth
@@ -18,16 +17,6 @@ from agent.http.tickets import TicketBook, offered_ticket, redeem_offered, ticke
 from coordination.store import CoordinationStore, MemoryStore, RedisStore, StoreUnavailable
 from tests.support.net import free_port
 from tests.support.redis_server import unique_prefix
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[CoordinationStore]:
-    if request.param == "memory":
-        store: CoordinationStore = MemoryStore()
-    else:
-        store = RedisStore(request.getfixturevalue("redis_url"), prefix=unique_prefix())
-    yield store
-    await store.aclose()
 
 
 async def test_a_ticket_works_once_for_its_owner_and_task(store: CoordinationStore) -> None:
