@@ -92,9 +92,9 @@ class AgentState(TypedDict, total=False):
     rules: str
     """AGENTS.md / CLAUDE.md of the repository, when present."""
     route: str
+    """The manager's decision for the latest user message: new_task | follow_up | answer."""
     intent: str
     """Set by the caller with the message: "task" (the task API: start it) or "follow_up"; "" lets the router decide."""
-    """The manager's decision for the latest user message: new_task | follow_up | answer."""
     planner_messages: Annotated[list[AnyMessage], extend_conversation]
     programmer_messages: Annotated[list[AnyMessage], extend_conversation]
     reviewer_messages: Annotated[list[AnyMessage], extend_conversation]
