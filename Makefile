@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 PORT ?= 2024
 UV := $(shell command -v uv 2>/dev/null || echo "$$HOME/.local/bin/uv")
 
-.PHONY: setup dev prod check test bench eval lock web install-cli
+.PHONY: setup dev prod check small-model test bench eval lock web install-cli
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -25,7 +25,11 @@ check: setup
 	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen mypy
 
-test: check
+# A real small LLM server for tests/realmodel (built once into ~/.cache/open-swe/small-model; ~6-13 min the first time).
+small-model: setup
+	@bash scripts/small-model.sh >/dev/null
+
+test: check small-model
 	@$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 bench: setup
