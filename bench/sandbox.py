@@ -1,5 +1,5 @@
 """Local sandbox overhead, measured through a provider's lease as the agent uses it (resource limits applied),
-side by side in one run (rounds interleave the contenders).
+side by side in one run (rounds interleave the contenders, in a shuffled order each round).
 
 exec_ms: median wall time of running `true`:
   raw_subprocess  asyncio.create_subprocess_exec("true") + wait (the floor for any subprocess from asyncio)
@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -37,6 +38,8 @@ Timed = Callable[[], Awaitable[object]]
 
 
 async def timed(fn: Timed) -> float:
+    for _ in range(3):  # let the previous contender's callbacks (a reaped child, a closed pipe) run first
+        await asyncio.sleep(0)
     start = time.perf_counter()
     await fn()
     return (time.perf_counter() - start) * 1000
@@ -119,8 +122,11 @@ async def main(rounds: int) -> dict[str, object]:
             for _ in range(10):  # warm-up
                 for fn in contenders.values():
                     await fn()
+            order = list(contenders.items())
+            shuffler = random.Random(20261202)  # a fixed seed: the same orders on every run
             for _ in range(rounds):
-                for name, fn in contenders.items():
+                shuffler.shuffle(order)  # no contender always pays for the one before it (a bwrap's exit, say)
+                for name, fn in order:
                     samples[name].append(await timed(fn))
         finally:
             await plain_provider.aclose()
