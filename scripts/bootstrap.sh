@@ -14,6 +14,7 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)  # the production runtime (Aegra) and its tests
 [ -x /usr/bin/chromium ] || need+=(chromium)  # the web page's browser tests (tests/web, driven by Playwright)
 command -v node >/dev/null 2>&1 || need+=(nodejs)  # the evaluation suite's npm tasks (node --test)
+command -v npm >/dev/null 2>&1 || need+=(npm)  # npm ci for the web page, the JavaScript SDK and MCP Inspector tests
 command -v caddy >/dev/null 2>&1 || need+=(caddy)  # tests/image/test_deploy.py validates deploy/Caddyfile (never started)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
