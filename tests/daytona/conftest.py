@@ -10,19 +10,13 @@ import pytest
 
 from sandbox.daytona import DaytonaProvider
 from tests.daytona_server.fixtures import provider_for
-from tests.daytona_server.server import DaytonaTestServer
+from tests.daytona_server.server import DaytonaTestServer, running_server
 
 
 @pytest.fixture
 def daytona_server(tmp_path: Path) -> Iterator[DaytonaTestServer]:
-    root = tmp_path / "daytona-server"
-    root.mkdir()
-    server = DaytonaTestServer(root)
-    server.start()
-    try:
+    with running_server(tmp_path / "daytona-server") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

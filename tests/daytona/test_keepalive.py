@@ -12,7 +12,7 @@ import pytest
 from sandbox.daytona_keepalive import KEEPALIVE_HELD, KeepAlive
 from sandbox.daytona_settings import DaytonaSettings
 from tests.daytona_server.fixtures import provider_for
-from tests.daytona_server.server import DaytonaTestServer
+from tests.daytona_server.server import DaytonaTestServer, running_server
 
 MINUTE = 0.1
 """One Daytona minute on this test server, in seconds: auto-stop after 5 minutes is half a second."""
@@ -20,14 +20,8 @@ MINUTE = 0.1
 
 @pytest.fixture
 def fast_server(tmp_path: Path) -> Iterator[DaytonaTestServer]:
-    root = tmp_path / "daytona-fast"
-    root.mkdir()
-    server = DaytonaTestServer(root, minute_seconds=MINUTE)
-    server.start()
-    try:
+    with running_server(tmp_path / "daytona-fast", minute_seconds=MINUTE) as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def test_a_held_sandbox_stays_started_past_auto_stop_until_the_limit(fast_server: DaytonaTestServer) -> None:

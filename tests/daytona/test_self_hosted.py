@@ -12,20 +12,14 @@ from sandbox.base import BackendError
 from sandbox.daytona_compat import server_version
 from sandbox.metrics import API_ERRORS
 from tests.daytona_server.fixtures import provider_for
-from tests.daytona_server.server import DaytonaTestServer
+from tests.daytona_server.server import DaytonaTestServer, running_server
 from tests.daytona_server.state import SELF_HOSTED_VERSION, V0190_MISSING
 
 
 @pytest.fixture
 def self_hosted(tmp_path: Path) -> Iterator[DaytonaTestServer]:
-    root = tmp_path / "daytona-v0190"
-    root.mkdir()
-    server = DaytonaTestServer(root, version=SELF_HOSTED_VERSION)
-    server.start()
-    try:
+    with running_server(tmp_path / "daytona-v0190", version=SELF_HOSTED_VERSION) as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def test_the_backend_works_against_a_v0190_server(self_hosted: DaytonaTestServer) -> None:

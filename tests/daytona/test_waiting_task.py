@@ -12,6 +12,7 @@ import pytest
 
 from tests.agent.conftest import fixture_repo  # noqa: F401 - used by git_url
 from tests.daytona_server.server import API_KEY, DaytonaTestServer
+from tests.daytona_server.server import running_server as running_daytona
 from tests.graphs.test_daytona_task import git_url  # noqa: F401 - the fixture repository over git://
 from tests.service.conftest import ALICE_KEY, scripted_model, server_env  # noqa: F401 - fixtures
 from tests.service.taskclient import TaskClient
@@ -27,14 +28,25 @@ model and tool steps while the task works, short against the wait below."""
 
 @pytest.fixture
 def fast_daytona(tmp_path: Path) -> Iterator[DaytonaTestServer]:
-    root = tmp_path / "daytona-fast"
-    root.mkdir()
-    server = DaytonaTestServer(root, minute_seconds=MINUTE)
-    server.start()
-    try:
+    with running_daytona(tmp_path / "daytona-fast", minute_seconds=MINUTE) as server:
         yield server
-    finally:
-        server.stop()
+
+
+def daytona_service_env(
+    model: ScriptedOpenAI, daytona: DaytonaTestServer, tmp_path: Path, **extra: str
+) -> dict[str, str]:
+    """A service whose tasks run on the Daytona test server, with the keep-alive beating every test minute."""
+    return server_env(
+        model,
+        tmp_path / "state",
+        OPEN_SWE_LOCAL_MODE="false",
+        TASK_REPO_URL_SCHEMES="https,ssh,git",
+        DAYTONA_API_KEY=API_KEY,
+        DAYTONA_API_URL=daytona.api_url,
+        DAYTONA_SNAPSHOT="test-snapshot",
+        DAYTONA_KEEPALIVE_INTERVAL=str(MINUTE),
+        **extra,
+    )
 
 
 async def test_a_task_waiting_for_approval_keeps_its_sandbox_and_completes_after_a_late_approval(
@@ -43,17 +55,8 @@ async def test_a_task_waiting_for_approval_keeps_its_sandbox_and_completes_after
     git_url: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    env = server_env(
-        scripted_model,
-        tmp_path / "state",
-        OPEN_SWE_LOCAL_MODE="false",
-        TASK_REPO_URL_SCHEMES="https,ssh,git",
-        DAYTONA_API_KEY=API_KEY,
-        DAYTONA_API_URL=fast_daytona.api_url,
-        DAYTONA_SNAPSHOT="test-snapshot",
-        DAYTONA_AUTO_STOP_MINUTES="10",
-        DAYTONA_AUTO_DELETE_MINUTES="0",
-        DAYTONA_KEEPALIVE_INTERVAL=str(MINUTE),
+    env = daytona_service_env(
+        scripted_model, fast_daytona, tmp_path, DAYTONA_AUTO_STOP_MINUTES="10", DAYTONA_AUTO_DELETE_MINUTES="0"
     )
     with running_server(tmp_path / "srv", env, jobs=2) as server:
         alice = TaskClient(server.url, ALICE_KEY)
@@ -81,17 +84,8 @@ async def test_after_a_restart_the_service_keeps_a_waiting_tasks_sandbox_alive_a
     git_url: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    env = server_env(
-        scripted_model,
-        tmp_path / "state",
-        OPEN_SWE_LOCAL_MODE="false",
-        TASK_REPO_URL_SCHEMES="https,ssh,git",
-        DAYTONA_API_KEY=API_KEY,
-        DAYTONA_API_URL=fast_daytona.api_url,
-        DAYTONA_SNAPSHOT="test-snapshot",
-        DAYTONA_AUTO_STOP_MINUTES="240",  # 2 minutes here: the restart itself must not stop it
-        DAYTONA_KEEPALIVE_INTERVAL=str(MINUTE),
-    )
+    # auto-stop after 2 minutes here: the restart itself must not stop it
+    env = daytona_service_env(scripted_model, fast_daytona, tmp_path, DAYTONA_AUTO_STOP_MINUTES="240")
     with running_server(tmp_path / "srv", env, jobs=2) as server:
         alice = TaskClient(server.url, ALICE_KEY)
         task_id = (await alice.create(FIXTURE_TASK, git_url, sandbox="daytona"))["id"]

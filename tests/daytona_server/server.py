@@ -72,6 +72,9 @@ class DaytonaTestServer:
 def running_server(
     root: Path | None = None, *, minute_seconds: float = 60.0, version: str = CURRENT_VERSION
 ) -> Iterator[DaytonaTestServer]:
+    """The test server on a free port until the block ends; sandboxes under `root` (made if missing) or scratch."""
+    if root is not None:
+        root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="daytona-server-") as scratch:
         server = DaytonaTestServer(root or Path(scratch), minute_seconds=minute_seconds, version=version)
         server.start()

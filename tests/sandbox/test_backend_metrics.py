@@ -14,7 +14,7 @@ from sandbox.local import LocalProvider
 from sandbox.registry import create_provider
 from sandbox.settings import Isolation, SandboxSettings
 from tests.daytona_server.fixtures import provider_for
-from tests.daytona_server.server import DaytonaTestServer
+from tests.daytona_server.server import DaytonaTestServer, running_server
 
 
 def sample(name: str, **labels: str) -> float:
@@ -28,14 +28,8 @@ def all_errors(backend: str) -> float:
 
 @pytest.fixture
 def daytona_server(tmp_path: Path) -> Iterator[DaytonaTestServer]:
-    root = tmp_path / "daytona-server"
-    root.mkdir()
-    server = DaytonaTestServer(root)
-    server.start()
-    try:
+    with running_server(tmp_path / "daytona-server") as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def test_local_backend_metrics(tmp_path: Path) -> None:
