@@ -78,8 +78,18 @@ def service_venv() -> Path:
     env = {**os.environ, "LD_LIBRARY_PATH": str(python.parents[1] / "lib")}
     subprocess.run([str(python), "-m", "venv", "--without-pip", str(venv)], check=True, env=env)
     (site,) = (venv / "lib").glob("python3*/site-packages")
-    (site / "service.pth").write_text(f"{ROOT}\n{sysconfig.get_path('purelib')}\n{sysconfig.get_path('platlib')}\n")
-    os.symlink(Path(sys.executable).with_name("rg").resolve(), venv / "bin" / "rg")
+    # The checkout may sit in a directory other users cannot enter (CI clones into `mktemp -d`, mode 0700): the user
+    # runs a copy of the project's packages and of this virtualenv's site-packages (hard links where possible).
+    code = venv / "code"
+    for name in ("agent", "sandbox", "coordination", "graphs", "service", "tests"):
+        shutil.copytree(ROOT / name, code / name, ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
+    packages = venv / "packages"
+    linked = subprocess.run(["cp", "-al", sysconfig.get_path("purelib"), str(packages)], check=False)
+    if linked.returncode != 0:  # another filesystem: a real copy
+        shutil.rmtree(packages, ignore_errors=True)
+        shutil.copytree(sysconfig.get_path("purelib"), packages, symlinks=True)
+    (site / "service.pth").write_text(f"{code}\n{packages}\n")
+    shutil.copy2(Path(sys.executable).with_name("rg").resolve(), venv / "bin" / "rg")
     subprocess.run(["chmod", "-R", "a+rX", str(venv)], check=True)
     return venv / "bin" / "python"
 
