@@ -11,12 +11,23 @@ import asyncio
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from coordination.store import CoordinationStore
+from typing import Any, Literal, Protocol
 
 CLAIM_TTL = 60.0
 """Seconds a claimed key stays reserved while its task is being created."""
+
+
+class RecordStore(Protocol):
+    """What idempotency records need of a store: the coordination store (Redis) on `langgraph dev`, PostgreSQL on
+    the production runtime (service/postgres), where they are as durable as the tasks they point at."""
+
+    async def put_if_absent(self, key: str, value: str, ttl: float) -> bool: ...
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -30,7 +41,7 @@ def fingerprint(body: Any) -> str:
 
 
 class IdempotencyRecords:
-    def __init__(self, store: CoordinationStore, *, ttl: float, wait: float = 10.0, poll: float = 0.05) -> None:
+    def __init__(self, store: RecordStore, *, ttl: float, wait: float = 10.0, poll: float = 0.05) -> None:
         self._store = store
         self._ttl = ttl
         self._wait = wait

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.http.eventlog import Event, EventLog
+from agent.http.eventlog import Event, EventLog, FileEventLog
 
 NOT_REPLAYED = frozenset({"run_started", "run_ended", "service_restarted", "status"})
 """Written by the service itself (not read from the run's stream), or derived from state (`status`)."""
@@ -31,7 +31,7 @@ class _Replay:
         return self.cursor < len(self.logged)
 
 
-class ReplayAwareEventLog(EventLog):
+class ReplayAwareEventLog(FileEventLog):
     def __init__(self, directory: Path) -> None:
         super().__init__(directory)
         self._replays: dict[tuple[str, str], _Replay] = {}
@@ -66,4 +66,4 @@ class ReplayAwareEventLog(EventLog):
 
 def event_log(directory: Path, *, remote_runtime: bool) -> EventLog:
     """The replay-aware log on runtimes that keep run streams across restarts (Aegra); the plain log otherwise."""
-    return ReplayAwareEventLog(directory) if remote_runtime else EventLog(directory)
+    return ReplayAwareEventLog(directory) if remote_runtime else FileEventLog(directory)

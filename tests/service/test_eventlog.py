@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from agent.http.eventlog import EventLog, is_task_id
+from agent.http.eventlog import FileEventLog as EventLog, is_task_id
 
 
 async def test_events_get_increasing_ids_and_replay_after_an_id(tmp_path):
