@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.postgres_server import postgres_bin, running_postgres
+from tests.support.postgres_server import postgres_bin, postgres_server, running_postgres
 
 
 def psql(url: str, sql: str) -> str:
@@ -42,3 +42,14 @@ def check_cluster(url: str, cluster: Path) -> None:
     if os.geteuid() == 0:
         assert psql(url, "select current_user") == "nobody"
         assert (cluster / "data").stat().st_uid != 0
+
+
+@pytest.mark.e2e
+def test_a_restart_keeps_the_port_and_the_data() -> None:
+    with postgres_server() as server:
+        psql(server.url, "create table kept (x int); insert into kept values (3)")
+        server.stop(fast=True)
+        with pytest.raises(subprocess.CalledProcessError):
+            psql(server.url, "select 1")
+        server.start()
+        assert psql(server.url, "select x from kept") == "3"
