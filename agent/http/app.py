@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from agent.http import events, ops, tasks, web
 from agent.http.auth import load_auth_config
+from agent.http.eventlog import FileEventLog
 from agent.http.guards import install_guards
 from agent.http.idempotency import IdempotencyRecords
 from agent.http.logs import setup_service_logging
@@ -27,7 +28,6 @@ from agent.http.tickets import tickets
 from coordination.store import MemoryStore, store_from_url
 from service.aegra.client import service_client
 from service.aegra.context import self_client_settings
-from service.aegra.eventlog import event_log
 from service.aegra.recovery import recover_on_runtime
 from service.mcp.app import McpEndpoint
 
@@ -82,11 +82,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     tickets.use(store)  # websocket tickets work across replicas sharing the store
     readiness = await asyncio.to_thread(ReadinessProbe.read, store, bool(settings.redis_url))
     _log_startup(settings, len(auth_config.entries), auth_config.disabled, readiness.model)
-    log = event_log(settings.service_dir / "events", remote_runtime=self_client_settings() is not None)
+    remote_runtime = self_client_settings() is not None
+    log = FileEventLog(settings.service_dir / "events")
     await log.open()
     client = service_client()
     states = TaskStates()
-    relay = RunRelay(client, log, states)
+    relay = RunRelay(client, log, states, exact_parts=remote_runtime, lease_seconds=settings.relay_lease_seconds)
     app.state.readiness = readiness
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.task_service = TaskService(

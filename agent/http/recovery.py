@@ -66,7 +66,7 @@ async def recover_tasks(client: Any, log: EventLog, relay: RunRelay, states: Tas
                 )
                 marked += 1
             for run in active:
-                relay.follow(task_id, str(run["run_id"]))
+                await relay.follow(task_id, str(run["run_id"]), (thread.get("metadata") or {}).get("owner"))
             if not active:
                 await relay.settled(task_id, view.status, thread.get("values") or {})
         if len(threads) < _PAGE:

@@ -277,7 +277,7 @@ class TaskService:
             raise
         run_id = str(run["run_id"])
         await self.log.append(task_id, "run_started", run_id=run_id, reason=reason)
-        self.relay.follow(task_id, run_id)
+        await self.relay.follow(task_id, run_id, metadata.get("owner"))
         return run_id
 
     # ------------------------------------------------------------------ human steps

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.http.leases import LEASE_SECONDS
 from agent.http.repos import RepoPolicy
 from sandbox.settings import default_state_dir
 
@@ -85,6 +86,19 @@ class ServiceSettings(BaseSettings):
         le=30,
         validation_alias=AliasChoices("REDIS_TIMEOUT"),
         description="Seconds a Redis operation may take before Redis counts as unavailable (503 with Retry-After).",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL"),
+        description="PostgreSQL (the production runtime's): task event logs, idempotency records and relay leases live "
+        "there, shared by every replica. Unset (langgraph dev): they live in this process and its state directory.",
+    )
+    relay_lease_seconds: float = Field(
+        default=LEASE_SECONDS,
+        ge=1,
+        le=600,
+        validation_alias=AliasChoices("RELAY_LEASE_SECONDS"),
+        description="How long a replica's hold on relaying a run outlives its last renewal before another adopts it.",
     )
     graph_id: str = Field(default="agent", validation_alias=AliasChoices("SERVICE_GRAPH_ID"))
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("SERVICE_LOG_LEVEL"))
