@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -13,7 +14,7 @@ from fastapi import FastAPI
 
 from agent.http import events, ops, tasks, web
 from agent.http.auth import load_auth_config
-from agent.http.eventlog import FileEventLog
+from agent.http.eventlog import EventLog, FileEventLog
 from agent.http.guards import install_guards
 from agent.http.idempotency import IdempotencyRecords
 from agent.http.logs import setup_service_logging
@@ -30,6 +31,7 @@ from service.aegra.client import service_client
 from service.aegra.context import self_client_settings
 from service.aegra.recovery import recover_on_runtime
 from service.mcp.app import McpEndpoint
+from service.postgres import PostgresState, open_postgres
 
 logger = logging.getLogger("open_swe.service")
 MCP = McpEndpoint()
@@ -73,6 +75,15 @@ def _log_failure(task: asyncio.Task[object]) -> None:
         logger.error("recovering tasks after the restart failed", exc_info=task.exception())
 
 
+async def _open_shared_state(settings: ServiceSettings) -> PostgresState | None:
+    """The production runtime's per-task state in PostgreSQL (shared by every replica); None without DATABASE_URL."""
+    if settings.database_url is None:
+        return None
+    return await open_postgres(
+        settings.database_url.get_secret_value(), holder=uuid.uuid4().hex, lease_ttl=settings.relay_lease_seconds
+    )
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = await asyncio.to_thread(ServiceSettings)
@@ -83,11 +94,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     readiness = await asyncio.to_thread(ReadinessProbe.read, store, bool(settings.redis_url))
     _log_startup(settings, len(auth_config.entries), auth_config.disabled, readiness.model)
     remote_runtime = self_client_settings() is not None
-    log = FileEventLog(settings.service_dir / "events")
-    await log.open()
+    shared = await _open_shared_state(settings) if remote_runtime else None
+    log: EventLog = shared.events if shared else FileEventLog(settings.service_dir / "events")
+    if shared is None:
+        await log.open()
     client = service_client()
     states = TaskStates()
-    relay = RunRelay(client, log, states, exact_parts=remote_runtime, lease_seconds=settings.relay_lease_seconds)
+    relay = RunRelay(
+        client,
+        log,
+        states,
+        leases=shared.leases if shared else None,
+        exact_parts=remote_runtime,
+        lease_seconds=settings.relay_lease_seconds,
+    )
     app.state.readiness = readiness
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.task_service = TaskService(
@@ -98,10 +118,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         graph_id=settings.graph_id,
         repo_policy=await asyncio.to_thread(settings.repo_policy),
         limiter=TaskRateLimiter(store, limit=settings.task_rate_limit, window=settings.task_rate_window),
-        idempotency=IdempotencyRecords(store, ttl=settings.idempotency_ttl),
+        idempotency=IdempotencyRecords(shared.records if shared else store, ttl=settings.idempotency_ttl),
     )
+    if shared is not None:
+        relay.keep_leases()  # runs of replicas that stop (or restart) are adopted by a live one
     recovery = asyncio.create_task(
-        recover_on_runtime(lambda: recover_tasks(client, log, relay, states), auth_config), name="recover-tasks"
+        recover_on_runtime(lambda: recover_tasks(client, log, relay, states, relay_runs=shared is None), auth_config),
+        name="recover-tasks",
     )
     recovery.add_done_callback(_log_failure)
     warm_up = asyncio.create_task(asyncio.to_thread(_import_run_dependencies), name="warm-up")
@@ -116,6 +139,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await relay.aclose()
         tickets.use(MemoryStore())
         await store.aclose()
+        if shared is not None:
+            await shared.aclose()
 
 
 app = FastAPI(

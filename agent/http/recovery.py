@@ -34,8 +34,11 @@ async def _search_when_ready(client: Any, offset: int) -> list[dict[str, Any]]:
     return []
 
 
-async def recover_tasks(client: Any, log: EventLog, relay: RunRelay, states: TaskStates) -> int:
-    """Returns how many tasks were marked as interrupted by a restart."""
+async def recover_tasks(
+    client: Any, log: EventLog, relay: RunRelay, states: TaskStates, *, relay_runs: bool = True
+) -> int:
+    """Returns how many tasks were marked as interrupted by a restart. Without `relay_runs` (replicas sharing relay
+    leases, which hand a stopped replica's runs to a live one) it only notes each task's status and waiting sandbox."""
     marked = 0
     offset = 0
     while True:
@@ -44,8 +47,8 @@ async def recover_tasks(client: Any, log: EventLog, relay: RunRelay, states: Tas
             task_id = str(thread["thread_id"])
             view = task_view(thread)
             states.set(task_id, view.status)
-            active = await active_runs(client, task_id)
-            cut_off = _open_runs(await log.since(task_id, 0))
+            active = await active_runs(client, task_id) if relay_runs else []
+            cut_off = _open_runs(await log.since(task_id, 0)) if relay_runs else set()
             if cut_off or active:
                 note = (
                     "the server restarted; the run resumes from its last saved checkpoint"

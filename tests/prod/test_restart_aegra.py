@@ -1,7 +1,7 @@
 """kill -9 of the service on Aegra while the programmer works, then a restart on the same Postgres, Redis and state
-directory: the run's lease expires, Aegra resumes it from its last checkpoint, and the service (recovering as each
-key's owner) marks the restart, follows the resumed run without writing its replayed start again, and the task
-completes with the fix, no second approval."""
+directory: the run's lease expires and Aegra resumes it from its last checkpoint; the relay lease of the killed process
+lapses and the new one adopts it (marking the restart), rejoins the run's stream after the last part logged, and the
+task completes with the fix, no second approval, nothing on the websocket lost or written twice."""
 
 from __future__ import annotations
 
@@ -20,8 +20,14 @@ from tests.support.scripted_openai import ChatRequest, Reply, ScriptedOpenAI
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
-FAST_LEASES = {"LEASE_DURATION_SECONDS": "5", "HEARTBEAT_INTERVAL_SECONDS": "2", "REAPER_INTERVAL_SECONDS": "2"}
-"""Aegra's defaults (30 s lease, 15 s reaper) made short so a dead replica's run is picked up quickly."""
+FAST_LEASES = {
+    "LEASE_DURATION_SECONDS": "5",
+    "HEARTBEAT_INTERVAL_SECONDS": "2",
+    "REAPER_INTERVAL_SECONDS": "2",
+    "RELAY_LEASE_SECONDS": "3",
+}
+"""Aegra's defaults (30 s lease, 15 s reaper) and the service's relay lease (15 s) made short so a dead replica's run
+and its relay are picked up quickly."""
 
 
 def slow_programmer(request: ChatRequest) -> Reply:
@@ -72,7 +78,7 @@ async def test_kill_9_mid_run_resumes_on_restart_and_completes(server, new_repo)
         for event in before_kill:  # nothing seen before the kill is lost or changed
             assert by_id.get(event["id"]) == event
         marker = next(m for m in events if m["event"] == "service_restarted")
-        assert marker["note"].startswith("the server restarted")
+        assert marker["note"].startswith("the server relaying this task stopped")
         ids = [m["id"] for m in events]
         assert ids == sorted(set(ids))
         run_id = before_kill[-1]["run_id"]
