@@ -23,6 +23,7 @@ RETRY_SECONDS = 30.0
 """How long an operation keeps retrying while PostgreSQL is unreachable before it raises DatabaseUnavailable."""
 CONNECT_TIMEOUT = 5
 """Seconds one connection attempt may take (libpq's connect_timeout)."""
+RECONNECT_SECONDS = 3.0
 FIRST_DELAY = 0.1
 MAX_DELAY = 2.0
 WARN_EVERY = 10.0
@@ -82,6 +83,11 @@ class Database:
             min_size=1,
             max_size=pool_size,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+            # a connection left idle across a restart is checked (an empty query) and replaced before it is handed out
+            check=AsyncConnectionPool.check_connection,
+            # the pool's own reconnection backs off exponentially (1, 2, 4... s) for this long, then stops; the next
+            # request starts a fresh attempt at once, so a server that returns is found within seconds, not minutes
+            reconnect_timeout=RECONNECT_SECONDS,
             open=False,
             name="open-swe",
         )

@@ -99,7 +99,7 @@ class PostgresEventLog:
         run_id = data.get("run_id")
         params: dict[str, Any] = {
             "task": task,
-            "task_text": task_id,
+            "task_text": str(task),
             "run": None if run_id is None else str(run_id),
             "part": part,
             "kind": kind,
@@ -120,7 +120,7 @@ class PostgresEventLog:
                 if row is not None:  # it did commit
                     return _event(row)
             async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (TASK_LOCKS, task_id))
+                await conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (TASK_LOCKS, str(task)))
                 row = await (await conn.execute(_INSERT, params)).fetchone()
                 if row is not None:
                     inserted.append(row[0])
@@ -136,7 +136,7 @@ class PostgresEventLog:
             return _event(stored)
 
         event = await self._db.run("appending an event", work)
-        self._fanout.wake(task_id)  # this replica's followers at once; the others on the NOTIFY
+        self._fanout.wake(str(task))  # this replica's followers at once; the others on the NOTIFY
         return event
 
     async def since(self, task_id: str, after: int = 0) -> list[Event]:

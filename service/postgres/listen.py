@@ -56,18 +56,18 @@ class Fanout:
 
     def listen(self, task_id: str) -> asyncio.Event:
         listener = asyncio.Event()
-        self._listeners[task_id].add(listener)
+        self._listeners[task_id.lower()].add(listener)
         return listener
 
     def unlisten(self, task_id: str, listener: asyncio.Event) -> None:
-        listeners = self._listeners.get(task_id)
+        listeners = self._listeners.get(task_id.lower())
         if listeners is not None:
             listeners.discard(listener)
             if not listeners:
-                del self._listeners[task_id]
+                del self._listeners[task_id.lower()]
 
     def wake(self, task_id: str) -> None:
-        for listener in self._listeners.get(task_id, ()):
+        for listener in self._listeners.get(task_id.lower(), ()):
             listener.set()
 
     def wake_all(self) -> None:

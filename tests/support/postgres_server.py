@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,9 +108,15 @@ class PostgresServer:
         log.close()
         wait_for_port(self.port, timeout=30)
         address = ["-h", "127.0.0.1", "-p", str(self.port), "-U", self._login]
-        ready = [str(self._binaries / "pg_isready"), *address, "-d", "postgres", "-t", "30"]
-        if subprocess.run(ready, env=self._env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
-            raise RuntimeError(f"PostgreSQL on port {self.port} did not become ready: see {self.workdir}/postgres.log")
+        ready = [str(self._binaries / "pg_isready"), *address, "-d", "postgres", "-t", "5"]
+        deadline = time.monotonic() + 30
+        # pg_isready answers at once (exit 1) while the server is still starting up: ask again until it accepts.
+        while subprocess.run(ready, env=self._env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"PostgreSQL on port {self.port} did not become ready: see {self.workdir}/postgres.log"
+                )
+            time.sleep(0.1)
 
     def stop(self, *, fast: bool = False) -> None:
         """SIGTERM: a "smart" shutdown that waits for clients; `fast` (SIGINT) disconnects them, as a restart does."""
