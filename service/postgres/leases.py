@@ -1,8 +1,10 @@
 """Run relay leases in PostgreSQL (table `run_leases`): agent/http/leases.py's RunLeases for several replicas.
 
 A lease names its holder (one id per process) and lapses `ttl` seconds after its last renewal. `hold` takes a run
-that is free, lapsed or already this holder's; `adopt` takes lapsed leases of other holders, each row locked with
-SKIP LOCKED, so of replicas adopting at once exactly one gets each lease."""
+that is free, lapsed or already this holder's; `adopt` takes lapsed leases, each row locked with SKIP LOCKED, so of
+replicas adopting at once exactly one gets each lease. A replica may adopt its own lapsed lease: a relay of its own
+that failed (the database away longer than the retry bound) is taken up again even with no other replica alive, and
+the relay skips a run it still follows."""
 
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ class PostgresLeases:
             cur = await conn.execute(
                 """UPDATE run_leases SET holder = %(me)s, expires_at = now() + make_interval(secs => %(ttl)s)
                 WHERE run_id IN (
-                    SELECT run_id FROM run_leases WHERE expires_at <= now() AND holder <> %(me)s
+                    SELECT run_id FROM run_leases WHERE expires_at <= now()
                     ORDER BY expires_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
                 )
                 RETURNING task_id, run_id, owner""",

@@ -100,7 +100,6 @@ async def test_a_live_lease_is_refused_to_another_replica_and_adopted_once_it_la
     await asyncio.sleep(SHORT_TTL * 0.6)
     assert await b.leases.adopt() == []  # renewed in time
     await asyncio.sleep(SHORT_TTL + 0.2)  # replica a stopped renewing
-    assert await a.leases.adopt() == []  # its own lapsed lease is not for it to adopt
     assert await b.leases.adopt() == [run]
     assert await b.leases.adopt() == []
     assert not await a.leases.hold(run)  # b holds it now
@@ -122,6 +121,18 @@ async def test_a_lapsed_lease_can_be_held_again_by_another_replica(
     await asyncio.sleep(SHORT_TTL + 0.2)
     assert await b.leases.hold(run)
     assert not await a.leases.hold(run)
+
+
+async def test_a_replica_adopts_its_own_lapsed_lease_when_no_other_does(
+    replicas: tuple[PostgresState, PostgresState],
+) -> None:
+    a, _ = replicas
+    run = lease("run-3")
+    assert await a.leases.hold(run)  # its relay then failed: no renewal, no release
+    assert await a.leases.adopt() == []
+    await asyncio.sleep(SHORT_TTL + 0.2)
+    assert await a.leases.adopt() == [run]
+    assert await a.leases.adopt() == []  # adopted: live again
 
 
 async def test_each_lapsed_lease_goes_to_exactly_one_of_two_adopters(
