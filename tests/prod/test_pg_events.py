@@ -10,9 +10,11 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import psycopg
 import pytest
 
 from service.postgres import PostgresState
+from service.postgres.events import TASK_LOCKS
 from tests.prod.pg_helpers import fresh_database, opened, query
 
 pytestmark = pytest.mark.e2e
@@ -181,3 +183,37 @@ async def test_a_malformed_task_id_is_refused(replicas: tuple[PostgresState, Pos
             await a.events.since(bad)
         with pytest.raises(ValueError, match="not a task id"):
             await a.events.last_part(bad, "run-1")
+
+
+async def waiting_pids(conn: psycopg.AsyncConnection[Any]) -> list[int]:
+    """Backends waiting for an advisory lock."""
+    for _ in range(200):
+        cur = await conn.execute("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        pids = [int(pid) for (pid,) in await cur.fetchall()]
+        if pids:
+            return pids
+        await asyncio.sleep(0.05)
+    raise AssertionError("no append is waiting for the task's lock")
+
+
+async def test_an_append_whose_connection_dies_mid_transaction_is_retried_and_stored_once(
+    replicas: tuple[PostgresState, PostgresState],
+) -> None:
+    a, _ = replicas
+    task = new_task()
+    await a.events.append(task, "first")
+    async with await psycopg.AsyncConnection.connect(a.db.conninfo) as blocker:  # holds the task's lock: a transaction
+        await blocker.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (TASK_LOCKS, task))
+        pending = asyncio.create_task(a.events.append(task, "second", part="7-0", run_id="run-1"))
+        (first_pid,) = await waiting_pids(blocker)
+        await blocker.execute("SELECT pg_terminate_backend(%s)", (first_pid,))  # the append's connection dies
+        for _ in range(200):  # and the append comes back on another connection, waiting for the lock again
+            retried = [pid for pid in await waiting_pids(blocker) if pid != first_pid]
+            if retried:
+                break
+            await asyncio.sleep(0.05)
+        assert retried and not pending.done()
+        await blocker.commit()
+    event = await asyncio.wait_for(pending, 30)
+    assert event["id"] == 2
+    assert [(e["id"], e["event"]) for e in await a.events.since(task)] == [(1, "first"), (2, "second")]
