@@ -16,7 +16,6 @@ import psycopg
 import sqlalchemy.exc
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -47,7 +46,7 @@ def upgrade_now(conninfo: str) -> str | None:
         with engine.begin() as connection:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             command.upgrade(_config(connection), "head")
-            return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
+            return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar_one_or_none()
     except sqlalchemy.exc.OperationalError as exc:  # connection errors, unwrapped for the retry
         if isinstance(exc.orig, psycopg.OperationalError):
             raise exc.orig from None
