@@ -66,6 +66,7 @@ async def test_since_returns_the_events_after_an_id_in_order(replicas: tuple[Pos
     assert [e["id"] for e in await b.events.since(task, 3)] == [4, 5]
     assert await b.events.since(task, 5) == []
     assert await b.events.since(task, 99) == []
+    assert await b.events.since(task, 2**53) == []  # the websocket's largest `after`
     assert await b.events.exists(task)
     first = events[0]
     assert set(first) == {"id", "ts", "source", "event", "text"}  # the file log's shape; no part when none given
