@@ -1,6 +1,7 @@
 """Two replicas of the service on Aegra sharing one PostgreSQL and one Redis (each with its own state directory, as on
 two hosts): a task created on one is seen, approved and finished through the other, and survives the first replica
-stopping. The task's websocket event log is still per replica (see README "Production runtime")."""
+stopping. Through a round-robin proxy, with the websocket on either replica and a replica killed mid-run:
+test_replicas_proxy.py."""
 
 from __future__ import annotations
 
