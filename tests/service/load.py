@@ -4,6 +4,7 @@ ends. Shared by the 50-task end-to-end test and bench/service.py."""
 from __future__ import annotations
 
 import asyncio
+import math
 import statistics
 import time
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ class TaskOutcome:
     diff_fixed: bool
     events: int
     error: str | None = None
+    reason: str | None = None
+    """The task's own `reason` when it ended otherwise than completed."""
 
 
 @dataclass
@@ -44,6 +47,12 @@ class LoadResult:
     @property
     def first_event_ms(self) -> float | None:
         return _median([o.first_event_ms for o in self.outcomes])
+
+    @property
+    def p95_first_event_ms(self) -> float | None:
+        """95th percentile (nearest rank) of POST -> first graph event on the websocket."""
+        present = sorted(o.first_event_ms for o in self.outcomes if o.first_event_ms is not None)
+        return round(present[math.ceil(0.95 * len(present)) - 1], 1) if present else None
 
     @property
     def first_task_event_ms(self) -> float | None:
@@ -84,6 +93,7 @@ async def run_one(client: TaskClient, repo: Path, timeout: float) -> TaskOutcome
             first_task_event_ms,
             "return a + b" in (view["diff"] or ""),
             len(messages),
+            reason=view.get("reason"),
         )
     except Exception as exc:  # reported per task, counted as lost
         return TaskOutcome(task_id, "error", None, None, False, 0, f"{type(exc).__name__}: {exc}")
