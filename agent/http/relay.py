@@ -34,6 +34,10 @@ STREAM_MODES = ["custom", "updates"]
 _END_EVENTS = {EventType.FINISHED.value, EventType.FAILED.value}
 _RETRIES = 5
 _RESERVED = frozenset({"event", "id", "ts", "source", "run_id"})
+ADOPTED_NOTE = (
+    "relaying this task's run stopped (its server stopped, or lost its database for too long); a server process took "
+    "it over, and the run resumes from its last saved checkpoint"
+)
 
 
 class RunRelay:
@@ -91,16 +95,17 @@ class RunRelay:
             try:
                 await self._leases.renew(set(self._following))
                 for lease in await self._leases.adopt():
+                    if lease.run_id in self._following:  # still relayed here: its renewal was late, nothing stopped
+                        continue
                     logger.warning(
-                        "adopted the relay of a run whose relaying replica stopped",
+                        "adopted the relay of a run whose relay stopped",
                         extra={"task_id": lease.task_id, "run_id": lease.run_id},
                     )
                     await self._log.append(
                         lease.task_id,
                         "service_restarted",
                         run_id=lease.run_id,
-                        note="the server relaying this task stopped; another server process took over, and the run "
-                        "resumes from its last saved checkpoint",
+                        note=ADOPTED_NOTE,
                         resumed_runs=[lease.run_id],
                     )
                     self._start(lease.task_id, lease.run_id, lease.owner)

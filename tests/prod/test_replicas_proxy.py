@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from agent.http.relay import ADOPTED_NOTE
 from tests.prod.conftest import aegra_env
 from tests.prod.test_restart_aegra import FAST_LEASES, slow_programmer
 from tests.service.conftest import ALICE_KEY
@@ -131,7 +132,7 @@ async def test_kill_9_of_a_replica_mid_run_hands_the_run_to_the_other(replicas, 
         assert replayed[: len(live)] == live  # what the websocket showed live is the log, in order
         _assert_whole(replayed)
         marker = next(e for e in replayed if e["event"] == "service_restarted")
-        assert marker["note"].startswith("the server relaying this task stopped")
+        assert marker["note"] == ADOPTED_NOTE
         assert [e["event"] for e in replayed].count("finished") == 1
     finally:
         await on_a.aclose()

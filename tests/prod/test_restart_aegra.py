@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from agent.http.relay import ADOPTED_NOTE
 from tests.prod.conftest import aegra_env
 from tests.service.conftest import ALICE_KEY
 from tests.service.taskclient import TaskClient, read_until
@@ -78,7 +79,7 @@ async def test_kill_9_mid_run_resumes_on_restart_and_completes(server, new_repo)
         for event in before_kill:  # nothing seen before the kill is lost or changed
             assert by_id.get(event["id"]) == event
         marker = next(m for m in events if m["event"] == "service_restarted")
-        assert marker["note"].startswith("the server relaying this task stopped")
+        assert marker["note"] == ADOPTED_NOTE
         ids = [m["id"] for m in events]
         assert ids == sorted(set(ids))
         run_id = before_kill[-1]["run_id"]
