@@ -80,7 +80,10 @@ async def _open_shared_state(settings: ServiceSettings) -> PostgresState | None:
     if settings.database_url is None:
         return None
     return await open_postgres(
-        settings.database_url.get_secret_value(), holder=uuid.uuid4().hex, lease_ttl=settings.relay_lease_seconds
+        settings.database_url.get_secret_value(),
+        holder=uuid.uuid4().hex,
+        lease_ttl=settings.relay_lease_seconds,
+        retry_for=settings.postgres_retry_seconds,
     )
 
 

@@ -133,12 +133,18 @@ async def task_events(websocket: WebSocket, task_id: str, after: Annotated[int, 
 
     async def follow() -> None:
         last = after
-        while True:
-            listener.clear()
-            for event in await log.since(task_id, last):
-                await send({"type": "event", **event})
-                last = event["id"]
-            await listener.wait()
+        try:
+            while True:
+                listener.clear()
+                for event in await log.since(task_id, last):
+                    await send({"type": "event", **event})
+                    last = event["id"]
+                await listener.wait()
+        except StoreUnavailable as exc:
+            # The log's database stayed away past its retry bound: say so and close, so the client reconnects with
+            # `?after=<last id>` (nothing is lost: the log is durable) instead of waiting on a socket that went quiet.
+            await send({"type": "error", "status": 503, "detail": f"{exc}; reconnect with ?after={last}"})
+            await websocket.close(code=4503, reason="event log unavailable; reconnect with ?after")
 
     follower = asyncio.create_task(follow(), name=f"ws-follow-{task_id}")
     limit = int(getattr(websocket.app.state, "max_body_bytes", MAX_STEP_CHARS))

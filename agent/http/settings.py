@@ -93,6 +93,14 @@ class ServiceSettings(BaseSettings):
         description="PostgreSQL (the production runtime's): task event logs, idempotency records and relay leases live "
         "there, shared by every replica. Unset (langgraph dev): they live in this process and its state directory.",
     )
+    postgres_retry_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        validation_alias=AliasChoices("POSTGRES_RETRY_SECONDS"),
+        description="How long an operation on the service's Postgres tables retries while the database is unreachable "
+        "before it fails (a 503 naming postgres; the websocket closes with 4503 and the client reconnects).",
+    )
     relay_lease_seconds: float = Field(
         default=LEASE_SECONDS,
         ge=1,
