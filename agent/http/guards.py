@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import re
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agent.http.logs import Throttle
 from coordination.store import StoreUnavailable
 
 logger = logging.getLogger("open_swe.service.guards")
@@ -176,22 +176,7 @@ class ErrorGuard:
             await _send_json(send, 500, {"detail": "internal error (logged on the server)"})
 
 
-class _Throttle:
-    """At most one log line per interval, so a dependency that is down does not flood the log."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._last = float("-inf")
-
-    def ready(self) -> bool:
-        now = time.monotonic()
-        if now - self._last < self.interval:
-            return False
-        self._last = now
-        return True
-
-
-_unavailable_log = _Throttle(_WARN_EVERY)
+_unavailable_log = Throttle(_WARN_EVERY)
 
 
 async def dependency_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -11,6 +11,23 @@ import time
 from sandbox.secrets import RedactingFilter
 
 SERVICE_LOGGER = "open_swe"
+
+
+class Throttle:
+    """At most one log line per interval, so a dependency that is down does not flood the log."""
+
+    def __init__(self, interval: float = 10.0) -> None:
+        self.interval = interval
+        self._last = float("-inf")
+
+    def ready(self) -> bool:
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return False
+        self._last = now
+        return True
+
+
 _CONTEXT_FIELDS = ("task_id", "run_id", "owner", "event", "status", "path")
 
 

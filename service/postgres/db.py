@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from agent.http.logs import Throttle
 from service.postgres.errors import DatabaseUnavailable
 
 logger = logging.getLogger("open_swe.service.postgres")
@@ -26,22 +26,6 @@ CONNECT_TIMEOUT = 5
 RECONNECT_SECONDS = 3.0
 FIRST_DELAY = 0.1
 MAX_DELAY = 2.0
-WARN_EVERY = 10.0
-
-
-class Throttle:
-    """At most one log line per interval, so an outage does not flood the log."""
-
-    def __init__(self, interval: float = WARN_EVERY) -> None:
-        self.interval = interval
-        self._last = float("-inf")
-
-    def ready(self) -> bool:
-        now = time.monotonic()
-        if now - self._last < self.interval:
-            return False
-        self._last = now
-        return True
 
 
 def describe(exc: BaseException) -> str:

@@ -16,7 +16,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from service.postgres.db import CONNECT_TIMEOUT, FIRST_DELAY, MAX_DELAY, Throttle, describe
+from agent.http.logs import Throttle
+from service.postgres.db import CONNECT_TIMEOUT, FIRST_DELAY, MAX_DELAY, describe
 from service.postgres.errors import DatabaseUnavailable
 
 logger = logging.getLogger("open_swe.service.postgres")

@@ -19,7 +19,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from service.postgres.db import CONNECT_TIMEOUT, RETRY_SECONDS, Throttle, retrying
+from agent.http.logs import Throttle
+from service.postgres.db import CONNECT_TIMEOUT, RETRY_SECONDS, retrying
 from service.postgres.urls import conninfo as to_conninfo
 
 MIGRATIONS = Path(__file__).parent / "migrations"
