@@ -60,6 +60,8 @@ def _count(backend: str, exc: BaseException) -> None:
 
 
 def _metered(backend: str, method: Callable[..., Any], *, timer: Histogram | None = None) -> Callable[..., Any]:
+    observe = timer.labels(backend).observe if timer is not None else None  # looked up once, not per call
+
     @functools.wraps(method)
     async def call(self: Any, *args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
@@ -68,8 +70,8 @@ def _metered(backend: str, method: Callable[..., Any], *, timer: Histogram | Non
         except Exception as exc:
             _count(backend, exc)
             raise
-        if timer is not None:
-            timer.labels(backend).observe(time.perf_counter() - start)
+        if observe is not None:
+            observe(time.perf_counter() - start)
         return result
 
     return call

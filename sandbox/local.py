@@ -155,7 +155,7 @@ class LocalSandbox:
         return await self._runner.run(
             command,
             cwd=workdir,
-            env=self._env(env) if env else self._base_env,
+            env=self._env(env) if env else None,
             timeout=timeout or self._settings.exec_timeout,
             limit=self._settings.output_limit,
             on_output=on_output,
@@ -186,9 +186,7 @@ class LocalSandbox:
         ws = self._ws
 
         async def run(command: str, on_output: OutputCallback, timeout: float) -> ExecResult:
-            return await self._runner.run(
-                command, cwd=self.root, env=self._base_env, timeout=timeout, limit=16 * 1024, on_output=on_output
-            )
+            return await self._runner.run(command, cwd=self.root, timeout=timeout, limit=16 * 1024, on_output=on_output)
 
         return await rg_search(
             ws,

@@ -50,6 +50,112 @@ def runner_argv(python: str | None = None) -> list[str]:
     return [python or runner_python(), "-I", "-S", "-c", SOURCE]
 
 
+class _Wire(asyncio.SubprocessProtocol):
+    """The runner process's pipes, read as they become readable (no reader task, no stream buffering).
+
+    Frames on stdout go straight to the job's queue; stderr lines are logged (kept for the error message until the
+    runner said READY)."""
+
+    def __init__(self, label: str, jobs: dict[int, asyncio.Queue[tuple[int, bytes]]]) -> None:
+        loop = asyncio.get_running_loop()
+        self.label = label
+        self.jobs = jobs
+        self.ready: asyncio.Future[int] = loop.create_future()
+        """The kind of the runner's first frame (READY); EOFError if its output closed before."""
+        self.exited: asyncio.Future[None] = loop.create_future()
+        self.done: asyncio.Future[None] = loop.create_future()
+        """Set once the process exited and all its pipes closed."""
+        self.transport: asyncio.SubprocessTransport | None = None
+        self.stdin: asyncio.WriteTransport | None = None
+        self.lost = False
+        """The runner's output closed: it is gone (or going)."""
+        self.stopping = False
+        self.early_err = bytearray()
+        self._out = bytearray()
+        self._err = bytearray()
+
+    @property
+    def alive(self) -> bool:
+        return not self.lost and self.transport is not None and self.transport.get_returncode() is None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self.transport = transport
+        stdin = transport.get_pipe_transport(0)
+        assert isinstance(stdin, asyncio.WriteTransport)
+        self.stdin = stdin
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        if fd == 1:
+            self._frames(data)
+        elif not self.ready.done():
+            self.early_err += data[: max(0, 16384 - len(self.early_err))]
+        else:
+            self._err += data
+            *lines, rest = self._err.split(b"\n")
+            self._err = bytearray(rest[-16384:])
+            for line in lines:
+                self._log_err(line)
+
+    def _frames(self, data: bytes) -> None:
+        buf = self._out
+        if buf:
+            buf += data
+            data = bytes(buf)
+        pos, end = 0, len(data)
+        while end - pos >= HEADER.size:
+            kind, job, size = HEADER.unpack_from(data, pos)
+            if end - pos - HEADER.size < size:
+                break
+            payload = data[pos + HEADER.size : pos + HEADER.size + size]
+            pos += HEADER.size + size
+            if not self.ready.done():
+                self.ready.set_result(kind)
+            elif (queue := self.jobs.get(job)) is not None:
+                queue.put_nowait((kind, payload))
+        self._out = bytearray(data[pos:])
+
+    def _log_err(self, line: bytes) -> None:
+        log.warning("%s: %s", self.label, redact(line.decode(errors="replace").rstrip()))
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 2 and self._err:
+            self._log_err(bytes(self._err))
+            self._err.clear()
+        if fd != 1:
+            return
+        self.lost = True
+        if not self.ready.done():
+            self.ready.set_exception(EOFError())
+            return
+        for queue in self.jobs.values():
+            queue.put_nowait((GONE, b""))
+        if not self.stopping:
+            log.warning("%s exited unexpectedly; it will be restarted on the next command", self.label)
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.process_exited()
+        if not self.done.done():
+            self.done.set_result(None)
+        if not self.ready.done():
+            self.ready.set_exception(EOFError())
+
+    def send(self, request: dict[str, object]) -> None:
+        if self.stdin is None or self.stdin.is_closing():
+            raise ConnectionError("the runner's input is closed")
+        body = json.dumps(request).encode()
+        self.stdin.write(REQUEST.pack(len(body)) + body)
+
+    def kill_group(self) -> None:
+        if self.transport is not None and self.transport.get_returncode() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.transport.get_pid(), signal.SIGKILL)
+
+
 class Runner:
     """Talks to one runner process; `run` may be called concurrently."""
 
@@ -78,8 +184,7 @@ class Runner:
         self._env = dict(env)
         self._cwd = cwd
         self._label = label
-        self._proc: asyncio.subprocess.Process | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._wire: _Wire | None = None
         self._jobs: dict[int, asyncio.Queue[tuple[int, bytes]]] = {}
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
@@ -87,22 +192,23 @@ class Runner:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc and self._proc.returncode is None else None
+        wire = self._wire
+        return wire.transport.get_pid() if wire is not None and wire.transport is not None and wire.alive else None
 
-    async def _ensure(self) -> asyncio.subprocess.Process:
-        proc = self._proc
-        if proc is not None and proc.returncode is None and self._tasks and not self._tasks[0].done():
-            return proc
+    async def _ensure(self) -> _Wire:
+        wire = self._wire
+        if wire is not None and wire.alive:
+            return wire
         async with self._lock:
             if self._closed:
                 raise SandboxError(f"{self._label} is closed")
-            proc = self._proc
-            if proc is None or proc.returncode is not None or not self._tasks or self._tasks[0].done():
+            wire = self._wire
+            if wire is None or not wire.alive:
                 await self._stop()
-                proc = await self._start()
-            return proc
+                wire = await self._start()
+            return wire
 
-    async def _start(self) -> asyncio.subprocess.Process:
+    async def _start(self) -> _Wire:
         argv = self._argv
         fds: tuple[int, ...] = ()
         if self._fd_data is not None:
@@ -114,7 +220,8 @@ class Runner:
                 os.close(write)
             argv, fds = [str(read) if arg == placeholder else arg for arg in argv], (read,)
         try:
-            proc = await asyncio.create_subprocess_exec(
+            transport, wire = await asyncio.get_running_loop().subprocess_exec(
+                lambda: _Wire(self._label, self._jobs),
                 *argv,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
@@ -127,85 +234,65 @@ class Runner:
         finally:
             for fd in fds:
                 os.close(fd)
-        assert proc.stdout is not None and proc.stderr is not None
         try:
             async with asyncio.timeout(START_TIMEOUT):
-                kind, _, _ = HEADER.unpack(await proc.stdout.readexactly(HEADER.size))
-        except (asyncio.IncompleteReadError, TimeoutError):
+                kind = await wire.ready
+        except (EOFError, TimeoutError):
+            wire.stopping = True
             with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            err = (await proc.stderr.read()).decode(errors="replace").strip()
-            await proc.wait()
+                transport.kill()
+            await asyncio.wait([wire.done], timeout=START_TIMEOUT)
+            transport.close()
+            err = wire.early_err.decode(errors="replace").strip()
             raise BackendError(f"{self._label} failed to start: {redact(err) or 'no output'}") from None
         try:
             if kind != READY:
                 raise BackendError(f"{self._label} spoke an unexpected protocol")
             if self._on_start is not None:
-                await self._on_start(proc.pid)
+                await self._on_start(transport.get_pid())
+            wire.send({"op": "base", "env": self._env})  # commands sent without an environment get this one
         except BaseException:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            await proc.wait()
+            wire.stopping = True
+            wire.kill_group()
+            await wire.exited
+            transport.close()
             raise
-        self._proc = proc
-        self._tasks = [asyncio.create_task(self._read(proc)), asyncio.create_task(self._log_stderr(proc))]
-        log.debug("%s started (pid %d)", self._label, proc.pid)
-        return proc
-
-    async def _read(self, proc: asyncio.subprocess.Process) -> None:
-        assert proc.stdout is not None
-        try:
-            while True:
-                kind, job, size = HEADER.unpack(await proc.stdout.readexactly(HEADER.size))
-                payload = await proc.stdout.readexactly(size) if size else b""
-                queue = self._jobs.get(job)
-                if queue is not None:
-                    queue.put_nowait((kind, payload))
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            for queue in self._jobs.values():
-                queue.put_nowait((GONE, b""))
-            if not self._closed:
-                log.warning("%s exited unexpectedly; it will be restarted on the next command", self._label)
-
-    async def _log_stderr(self, proc: asyncio.subprocess.Process) -> None:
-        assert proc.stderr is not None
-        async for line in proc.stderr:
-            log.warning("%s: %s", self._label, redact(line.decode(errors="replace").rstrip()))
-
-    def _send(self, proc: asyncio.subprocess.Process, request: dict[str, object]) -> None:
-        assert proc.stdin is not None
-        body = json.dumps(request).encode()
-        proc.stdin.write(REQUEST.pack(len(body)) + body)
+        if wire.early_err:  # said before READY: logged like the rest
+            for line in bytes(wire.early_err).splitlines():
+                wire._log_err(line)
+            wire.early_err.clear()
+        self._wire = wire
+        log.debug("%s started (pid %d)", self._label, transport.get_pid())
+        return wire
 
     async def run(
         self,
         command: str,
         *,
         cwd: str,
-        env: Mapping[str, str],
+        env: Mapping[str, str] | None = None,
         timeout: float,
         limit: int,
         on_output: OutputCallback | None = None,
     ) -> ExecResult:
-        proc = await self._ensure()
+        """`env` None: the runner's own environment (this runner's `env`), which is not sent again."""
+        wire = await self._ensure()
         job = next(self._ids)
         queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
         self._jobs[job] = queue
-        cap, decoder = OutputCap(limit), codecs.getincrementaldecoder("utf-8")("replace")
+        cap = OutputCap(limit)
+        decoder = codecs.getincrementaldecoder("utf-8")("replace") if on_output is not None else None
         started = time.monotonic()
         exit_code, timed_out = -1, False
         try:
             try:
-                self._send(
-                    proc,
+                wire.send(
                     {
                         "op": "exec",
                         "id": job,
                         "cmd": command,
                         "cwd": cwd,
-                        "env": dict(env),
+                        "env": None if env is None else dict(env),
                         "timeout": timeout,
                         "max_processes": self._max_processes,
                     },
@@ -217,7 +304,7 @@ class Runner:
                     kind, payload = await queue.get()
                     if kind == OUT:
                         cap.feed(payload)
-                        if on_output is not None and (text := decoder.decode(payload)):
+                        if on_output is not None and decoder is not None and (text := decoder.decode(payload)):
                             await on_output(text.replace("\x00", "\ufffd"))
                     elif kind == EXIT:
                         status = json.loads(payload)
@@ -232,11 +319,11 @@ class Runner:
             await self._stop()
         except BaseException:  # cancelled, or on_output raised: the command must not run on unattended
             with contextlib.suppress(Exception):
-                self._send(proc, {"op": "kill", "id": job})
+                wire.send({"op": "kill", "id": job})
             raise
         finally:
             del self._jobs[job]
-        if on_output is not None and (tail := decoder.decode(b"", final=True)):
+        if on_output is not None and decoder is not None and (tail := decoder.decode(b"", final=True)):
             await on_output(tail)
         return ExecResult(
             exit_code=exit_code,
@@ -247,22 +334,19 @@ class Runner:
         )
 
     async def _stop(self) -> None:
-        proc, self._proc = self._proc, None
-        tasks, self._tasks = self._tasks, []
-        if proc is not None and proc.returncode is None:
-            if proc.stdin is not None:
-                proc.stdin.close()  # the runner kills its commands and exits when its input closes
-            try:
-                await asyncio.wait_for(proc.wait(), 2.0)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                await proc.wait()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        wire, self._wire = self._wire, None
+        if wire is None or wire.transport is None:
+            return
+        wire.stopping = True
+        if wire.transport.get_returncode() is None:
+            if wire.stdin is not None:
+                wire.stdin.close()  # the runner kills its commands and exits when its input closes
+            await asyncio.wait([wire.exited], timeout=2.0)
+            if not wire.exited.done():
+                wire.kill_group()
+                await wire.exited
+        await asyncio.wait([wire.done], timeout=2.0)  # its last output and stderr lines
+        wire.transport.close()
 
     async def aclose(self) -> None:
         async with self._lock:

@@ -2,7 +2,8 @@
 
 It reads requests on stdin, runs each command in a session of its own (so several can run at once), streams their
 output back, and on timeout kills only that command's process tree. Protocol, integers big-endian:
-  host -> runner: u32 length + JSON, {"op": "exec", "id", "cmd", "cwd", "env", "timeout"} or {"op": "kill", "id"}
+  host -> runner: u32 length + JSON, {"op": "exec", "id", "cmd", "cwd", "env", "timeout", "max_processes"} or
+    {"op": "kill", "id"} or {"op": "base", "env"}: the environment of commands sent without one (null)
   runner -> host: u8 kind + u32 id + u32 length + payload:
     READY, OUT (raw output bytes), EXIT (JSON {"code", "timed_out"})
 Each command's environment carries MARKER=<token>, so a timeout also finds the processes that left the command's
@@ -10,6 +11,7 @@ session (setsid, double fork). When stdin closes (or on SIGTERM) it kills every 
 """
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -50,6 +52,7 @@ KILL_SWEEPS = 50
 NONCE = os.urandom(4).hex()
 DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 """Python ignores these; commands must get them back at their default."""
+F_SETPIPE_SZ = 1031
 
 
 class Job:
@@ -71,22 +74,24 @@ def send(kind, job_id, payload=b""):
         view = view[os.write(1, view) :]
 
 
-def fast_argv(cmd, env, cwd):
-    """(path, argv) when `cmd` is one plain external command bash would just exec; None when it needs the shell."""
-    if not SIMPLE.fullmatch(cmd) or "BASH_ENV" in env:
+def fast_argv(cmd, env):
+    """argv when `cmd` is one plain external command bash would just exec (found on the command's PATH by
+    `posix_spawnp`, as bash would); None when it needs the shell."""
+    if "BASH_ENV" in env or "PATH" not in env or not SIMPLE.fullmatch(cmd):
         return None
     argv = cmd.split(" ")
     first = argv[0]
     if "=" in first or first in SHELL_ONLY:
         return None
-    if "/" in first:
-        candidates = [os.path.join(cwd, first)]
-    else:
-        candidates = [os.path.join(d or ".", first) for d in env.get("PATH", "").split(":")]
-    for path in candidates:
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path, argv
-    return None
+    return argv
+
+
+def spawnp(argv, env, actions):
+    """posix_spawnp `argv` on the command's own PATH (glibc searches the caller's PATH: set it first)."""
+    path = env["PATH"]
+    if os.environ.get("PATH") != path:
+        os.environ["PATH"] = path
+    return os.posix_spawnp(argv[0], argv, env, file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS)
 
 
 def token(job_id):
@@ -181,6 +186,7 @@ class Runner:
         self.groups = set()
         """Every command's session (= process group) id: background processes may outlive the command."""
         self.inbuf = bytearray()
+        self.base_env = {}
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_r, False)
         os.set_blocking(wake_w, False)
@@ -195,30 +201,30 @@ class Runner:
         raise SystemExit(0)
 
     def spawn(self, req):
-        job_id, cmd, cwd, env = req["id"], req["cmd"], req["cwd"], req["env"]
+        job_id, cmd, cwd = req["id"], req["cmd"], req["cwd"]
+        env = req.get("env")
+        env = dict(self.base_env) if env is None else env
         env[MARKER] = token(job_id)
         try:
             os.chdir(cwd)
-            fast = fast_argv(cmd, env, cwd)
         except OSError as exc:
             send(OUT, job_id, f"cannot enter {cwd}: {exc.strerror}\n".encode())
             send(EXIT, job_id, b'{"code": 126, "timed_out": false}')
             return
         r, w = os.pipe()
         with contextlib.suppress(OSError):
-            import fcntl
-
-            fcntl.fcntl(r, 1031, PIPE_SIZE)  # F_SETPIPE_SZ: fewer, larger reads for chatty commands
+            fcntl.fcntl(r, F_SETPIPE_SZ, PIPE_SIZE)  # fewer, larger reads for chatty commands
         actions = [
             (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
             (os.POSIX_SPAWN_DUP2, w, 1),
             (os.POSIX_SPAWN_DUP2, w, 2),
         ]
         pid = None
-        if fast is not None:
-            path, argv = fast
-            with contextlib.suppress(OSError):  # e.g. a script without a shebang (ENOEXEC): bash knows what to do
-                pid = os.posix_spawn(path, argv, env, file_actions=actions, setsid=True, setsigdef=DEFAULT_SIGNALS)
+        argv = fast_argv(cmd, env)
+        if argv is not None:
+            # not found, or e.g. a script without a shebang (ENOEXEC): bash knows what to do (and what to say)
+            with contextlib.suppress(OSError):
+                pid = spawnp(argv, env, actions)
         try:
             if pid is None:
                 pid = self.spawn_shell(cmd, env, actions, job_id)
@@ -269,6 +275,8 @@ class Runner:
             del self.inbuf[: 4 + size]
             if req["op"] == "exec":
                 self.spawn(req)
+            elif req["op"] == "base":
+                self.base_env = req["env"]
             elif req["op"] == "kill" and req["id"] in self.jobs:
                 self.expire(self.jobs[req["id"]], timed_out=False)
 
@@ -280,6 +288,8 @@ class Runner:
                 return
             if not data:
                 self.close_pipe(job)
+                if job.code is None:  # it usually exits right after closing its output: one wake-up, not two
+                    self.reap()
                 return
             send(OUT, job.id, data)
 

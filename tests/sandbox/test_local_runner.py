@@ -129,6 +129,22 @@ async def test_plain_commands_and_shell_commands_agree(
     assert result.exit_code == code and output in result.output
 
 
+async def test_a_plain_command_is_found_on_its_own_path(local: LocalSandbox) -> None:
+    """The fast path (no shell) looks the program up on the command's PATH, as bash would, and only for that
+    command: the next one without an environment gets the sandbox's base PATH again."""
+    await local.exec("mkdir -p bin1 bin2 && printf '#!/bin/sh\\necho one\\n' > bin1/tool && chmod +x bin1/tool")
+    await local.exec("printf 'not executable\\n' > bin2/tool && printf '#!/bin/sh\\necho two\\n' > bin2/other")
+    await local.exec("chmod +x bin2/other")
+    base_path = (await local.exec("printenv PATH")).output.strip()
+    path = f"{local.root}/bin2:{local.root}/bin1:{base_path}"
+    found = await local.exec("tool", env={"PATH": path})  # bin2/tool is not executable: skipped, like bash does
+    assert found.ok and found.output == "one\n"
+    assert (await local.exec("other x", env={"PATH": path})).output == "two\n"
+    missing = await local.exec("tool")
+    assert missing.exit_code == 127 and "not found" in missing.output
+    assert (await local.exec("printenv PATH")).output.strip() == base_path
+
+
 # ---------------------------------------------------------------- what bubblewrap hides
 
 
