@@ -5,7 +5,8 @@ exec_ms: median wall time of running `true`:
   raw_subprocess  asyncio.create_subprocess_exec("true") + wait (the floor for any subprocess from asyncio)
   local           a LocalProvider lease (SANDBOX_ISOLATION=none), .sandbox.exec("true")
   local_isolated  a LocalProvider lease inside bubblewrap (user namespace, seccomp, cgroup), .sandbox.exec("true")
-  raw_bwrap       a fresh bubblewrap with the sandbox's own arguments running `true` (what a runner saves)
+  raw_bwrap       a fresh bubblewrap with the sandbox's own arguments running `true` (what a runner saves); timed in
+                  rounds of its own after the interleaved ones (see `main`)
 read_ms / write_ms: a 4 KiB file through the isolated lease vs asyncio.to_thread(Path.read_text / write_text).
 The workspaces are outside /tmp. The last line printed is one JSON object.  Usage: python bench/sandbox.py [--rounds N]
 """
@@ -103,11 +104,11 @@ async def main(rounds: int) -> dict[str, object]:
             limited = getattr(isolated, "resource_limits", None) is not None
 
             bwrap = Bwrap(binary)
+            fresh_bwrap = raw_bwrap([*bwrap.argv(base / "p2"), "true"], bwrap.seccomp_program())
             contenders: dict[str, Timed] = {
                 "raw_subprocess": raw_subprocess,
                 "local": sandbox_exec(plain),
                 "local_isolated": sandbox_exec(isolated),
-                "raw_bwrap": raw_bwrap([*bwrap.argv(base / "p2"), "true"], bwrap.seccomp_program()),
             }
             payload = "x" * 4096
             target = Path(isolated.root) / "bench.txt"
@@ -118,16 +119,24 @@ async def main(rounds: int) -> dict[str, object]:
                 "write_lease": lambda: isolated.write("bench.txt", payload),
                 "write_thread": lambda: asyncio.to_thread(target.write_text, payload),
             }
-            samples: dict[str, list[float]] = {name: [] for name in contenders}
+            samples: dict[str, list[float]] = {name: [] for name in [*contenders, "raw_bwrap"]}
             for _ in range(10):  # warm-up
                 for fn in contenders.values():
                     await fn()
             order = list(contenders.items())
             shuffler = random.Random(20261202)  # a fixed seed: the same orders on every run
             for _ in range(rounds):
-                shuffler.shuffle(order)  # no contender always pays for the one before it (a bwrap's exit, say)
+                shuffler.shuffle(order)  # no contender always pays for the one before it
                 for name, fn in order:
                     samples[name].append(await timed(fn))
+            # A fresh bubblewrap is timed on its own: interleaved with the others, it slowed whichever contender ran
+            # right after it (the kernel frees its namespaces and mounts once it has exited, and it leaves the caches
+            # cold; measured on 2 vCPUs: the raw spawn +7-10%, a lease +15-30%, as its three processes wake one
+            # another), so its own cost was charged to the ratios of the others.
+            for _ in range(3):
+                await fresh_bwrap()
+            for _ in range(rounds):
+                samples["raw_bwrap"].append(await timed(fresh_bwrap))
         finally:
             await plain_provider.aclose()
             await isolated_provider.aclose()
