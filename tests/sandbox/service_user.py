@@ -18,10 +18,13 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 from typing import Any
 
+from sandbox import beneath
 from sandbox.base import SandboxError
+from sandbox.fdwalk import open_walk
 from sandbox.local import LocalProvider
 from sandbox.settings import Isolation, SandboxSettings, WorkspaceMode
 
@@ -29,9 +32,20 @@ USER = "openswe-test"
 SHARED = Path("/var/tmp/open-swe-tests")
 """Outside /tmp, as users deploy: workspaces, state dirs, the interpreter copy."""
 ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("agent", "sandbox", "coordination", "graphs", "service", "tests")
 
 
 async def drive(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    forced = beneath.FORCE
+    if spec.get("beneath"):  # the file operations' resolver: "openat2" or the "fdwalk" fallback (default: probed)
+        beneath.FORCE = {"openat2": beneath.openat2_beneath, "fdwalk": open_walk}[spec["beneath"]]
+    try:
+        return await _drive(spec)
+    finally:
+        beneath.FORCE = forced
+
+
+async def _drive(spec: dict[str, Any]) -> list[dict[str, Any]]:
     settings = SandboxSettings(
         isolation=Isolation(spec["isolation"]),
         workspace_mode=WorkspaceMode(spec["mode"]),
@@ -69,7 +83,8 @@ async def drive(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 def service_venv() -> Path:
     """A virtualenv any user can run, like the service's own: a readable copy of this interpreter, this
-    virtualenv's packages (a .pth file) and ripgrep in its bin/. Returns its python."""
+    virtualenv's packages (a .pth file) and ripgrep in its bin/. Returns its python. The project's own code is not
+    in it: `code_copy` gives the current one."""
     venv = SHARED / f"venv-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]}"  # one per checkout (its .pth)
     if (venv / "bin" / "rg").exists():
         return venv / "bin" / "python"
@@ -80,18 +95,46 @@ def service_venv() -> Path:
     (site,) = (venv / "lib").glob("python3*/site-packages")
     # The checkout may sit in a directory other users cannot enter (CI clones into `mktemp -d`, mode 0700): the user
     # runs a copy of the project's packages and of this virtualenv's site-packages (hard links where possible).
-    code = venv / "code"
-    for name in ("agent", "sandbox", "coordination", "graphs", "service", "tests"):
-        shutil.copytree(ROOT / name, code / name, ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
     packages = venv / "packages"
     linked = subprocess.run(["cp", "-al", sysconfig.get_path("purelib"), str(packages)], check=False)
     if linked.returncode != 0:  # another filesystem: a real copy
         shutil.rmtree(packages, ignore_errors=True)
         shutil.copytree(sysconfig.get_path("purelib"), packages, symlinks=True)
-    (site / "service.pth").write_text(f"{code}\n{packages}\n")
+    (site / "service.pth").write_text(f"{packages}\n")
     shutil.copy2(Path(sys.executable).with_name("rg").resolve(), venv / "bin" / "rg")
     subprocess.run(["chmod", "-R", "a+rX", str(venv)], check=True)
     return venv / "bin" / "python"
+
+
+def code_copy() -> Path:
+    """A readable copy of the project's packages as they are now, one per content (a session never runs code older
+    than its checkout's, and concurrent sessions do not disturb each other's copy). Copies unused for a day go."""
+    files = []
+    for name in PACKAGES:
+        for dirpath, dirnames, filenames in os.walk(ROOT / name):
+            dirnames[:] = [d for d in dirnames if d not in ("__pycache__", "node_modules")]
+            for file in filenames:
+                st = os.stat(os.path.join(dirpath, file))
+                files.append(f"{dirpath}/{file}:{st.st_size}:{st.st_mtime_ns}")
+    key = hashlib.sha256("\n".join(sorted(files)).encode()).hexdigest()[:12]
+    code = SHARED / "code" / key
+    if code.exists():
+        os.utime(code)
+        return code
+    (SHARED / "code").mkdir(parents=True, exist_ok=True)
+    (SHARED / "code").chmod(0o755)
+    for old in (SHARED / "code").iterdir():
+        if time.time() - old.stat().st_mtime > 86400:  # (a copy in progress is younger)
+            shutil.rmtree(old, ignore_errors=True)
+    tmp = SHARED / "code" / f".{key}.{os.getpid()}"
+    for name in PACKAGES:
+        shutil.copytree(ROOT / name, tmp / name, ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
+    subprocess.run(["chmod", "-R", "a+rX", str(tmp)], check=True)
+    try:
+        tmp.rename(code)
+    except OSError:  # another session made it meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
+    return code
 
 
 def readable_python() -> Path:
@@ -130,6 +173,7 @@ async def drive_as_user(spec: dict[str, Any]) -> list[dict[str, Any]]:
         "HOME": spec.get("home") or spec["state_dir"],
         "LANG": "C.UTF-8",
         "LD_LIBRARY_PATH": str(SHARED / "python" / "lib"),  # the copied interpreter's libpython
+        "PYTHONPATH": str(await asyncio.to_thread(code_copy)),
     }
     user = pwd.getpwnam(USER)
     proc = await asyncio.create_subprocess_exec(

@@ -40,6 +40,7 @@ class Service:
             "threads": threads,
             "settings": extra.get("settings", {}),
             "home": extra.get("home"),
+            "beneath": extra.get("beneath"),
         }
         return await (drive(spec) if self.user == "root" else drive_as_user(spec))
 
@@ -341,10 +342,14 @@ async def test_threads_in_worktree_mode_cannot_reach_each_other_or_the_host(serv
 # ---------------------------------------------------------------- file operations against a racing command
 
 
+@pytest.mark.parametrize("resolver", ["openat2", "fdwalk"])
 @pytest.mark.parametrize("isolation", ["bwrap", "none"])
-async def test_file_operations_cannot_be_raced_outside_the_workspace(service: Service, isolation: str) -> None:
+async def test_file_operations_cannot_be_raced_outside_the_workspace(
+    service: Service, isolation: str, resolver: str
+) -> None:
     """While a command swaps a directory for a symlink to outside as fast as it can, 300 reads and 300 writes through
-    that directory never read outside content nor land outside."""
+    that directory never read outside content nor land outside; by openat2 and by the descriptor walk that replaces
+    it on kernels without openat2 (`sandbox/fdwalk.py`)."""
     outside = service.base / "outside"
     outside.mkdir()
     (outside / "f").write_text("OUTSIDE\n")
@@ -359,7 +364,7 @@ async def test_file_operations_cannot_be_raced_outside_the_workspace(service: Se
     ops: list[list[Any]] = [["exec", swap]]
     for i in range(300):
         ops += [["read", "d/f"], ["write", f"d/w{i}", "x"]]
-    results = await service.run(ops, isolation=isolation)
+    results = await service.run(ops, isolation=isolation, beneath=resolver)
     reads = [r.get("out") for r in results[1::2]]
     assert "OUTSIDE\n" not in reads
     assert sorted(p.name for p in outside.iterdir()) == ["f"], "a write landed outside"
