@@ -45,10 +45,12 @@ from sandbox.workspace import (
     add_clone,
     check_thread_id,
     git,
+    real_dir,
     remove_clone,
     repository,
     restore_git,
     snapshot_git,
+    unsteer,
     worktree_path,
 )
 
@@ -310,8 +312,12 @@ class LocalProvider:
                 elif await asyncio.to_thread((project / ".git").is_file):  # itself a worktree: its git dir is elsewhere
                     writable.append((await repository(project))[1])
             guard = None
-            if isolation is not None and await asyncio.to_thread((project / ".git").is_dir):
-                guard = await asyncio.to_thread(snapshot_git, project / ".git")
+            if await asyncio.to_thread(real_dir, project / ".git"):
+                # left by a session that ended without its release (the service was killed): never legitimate here
+                if removed := await asyncio.to_thread(unsteer, project / ".git"):
+                    log.warning("sandbox %s: removed %s planted in %s/.git", sid, removed, project)
+                if isolation is not None:
+                    guard = await asyncio.to_thread(snapshot_git, project / ".git")
             sandbox = await asyncio.to_thread(
                 LocalSandbox, project, settings=self._settings, isolation=isolation, writable=writable, sandbox_id=sid
             )

@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import shutil
+import stat
 from pathlib import Path
 
 from sandbox.base import SandboxBusy, SandboxError
@@ -82,6 +83,31 @@ def snapshot_git(git_dir: Path) -> GitSnapshot:
         for config in list(modules.glob("**/config"))[:MAX_MODULES]:
             found[str(config.relative_to(git_dir))] = _read(config)
     return found
+
+
+def unsteer(git_dir: Path) -> list[str]:
+    """Remove what would redirect git from a repository's own git directory (a main repository's or a thread's
+    clone's, which never legitimately hold one) before the host's git uses it: a `commondir` planted there by a
+    command makes git read its configuration, refs and objects from wherever it names. Returns what was removed.
+    Blocking; call it when no command of the sandbox runs (at acquire, at release)."""
+    removed = []
+    for name in STEERING:
+        path = git_dir / name
+        if path.is_symlink() or path.exists():
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(name)
+    return removed
+
+
+def real_dir(path: Path) -> bool:
+    """`path` is a directory itself, not a symlink to one (nor a `gitdir:` file). Blocking."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def restore_git(git_dir: Path, before: GitSnapshot) -> list[str]:
@@ -178,8 +204,11 @@ async def add_clone(repo: Path, dest: Path, branch: str) -> bool:
     """A clone of `repo` for one thread at `dest`, on `branch` (the repository's own if it exists, else new from
     HEAD), sharing the repository's objects (alternates) but nothing else: its own refs, index and configuration.
     Files are not checked out here (a checkout runs the repository's filters): `CHECKOUT` does it in the sandbox.
-    False when the clone was already there."""
-    if await asyncio.to_thread((dest / ".git").is_dir):
+    False when the clone was already there (a `.git` that is a symlink or a `gitdir:` file is not: it is made again).
+    """
+    if await asyncio.to_thread(real_dir, dest / ".git"):
+        if removed := await asyncio.to_thread(unsteer, dest / ".git"):  # planted in an earlier session
+            log.warning("%s: removed %s planted in the clone's git directory", dest, removed)
         return False
     await asyncio.to_thread(shutil.rmtree, dest, True)  # a half-made clone (or an old worktree) is made again
     await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
@@ -199,8 +228,14 @@ async def remove_clone(repo: Path, dest: Path, branch: str) -> None:
     """Bring the thread's branch back into the repository, then delete its clone (uncommitted changes go with it).
 
     The fetch runs `upload-pack` in the clone, whose configuration the thread controlled: it gets the hardened
-    configuration on its own command line (the local transport drops inherited `-c` settings)."""
-    if await asyncio.to_thread((dest / ".git").is_dir):
+    configuration on its own command line (the local transport drops inherited `-c` settings), and whatever would
+    redirect it elsewhere (`commondir`, a `.git` symlink or `gitdir:` file) is removed or refused first."""
+    if not await asyncio.to_thread(real_dir, dest / ".git"):
+        if await asyncio.to_thread(os.path.lexists, dest / ".git"):
+            log.warning("%s: .git is not a directory there; the thread's branch %s was not brought back", dest, branch)
+    else:
+        if removed := await asyncio.to_thread(unsteer, dest / ".git"):
+            log.warning("%s: removed %s planted in the clone's git directory before fetching from it", dest, removed)
         flags = " ".join(f"-c {shlex.quote(setting)}" for setting in HARDENED_CONFIG)
         try:
             current = await git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=repo)
