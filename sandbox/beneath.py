@@ -7,10 +7,11 @@ descriptor and fails with EXDEV the moment resolution would leave it (a `..` pas
 symlink to outside), so what is opened is always inside, whatever happens meanwhile. Synchronous: call from a thread.
 
 Which one: the first call probes openat2 once. ENOSYS means a kernel older than 5.6 (Debian 10, Ubuntu 18.04, RHEL 8)
-or a seccomp profile that answers ENOSYS for calls it does not know; EPERM means a seccomp profile that refuses it:
-Docker's default profile allows openat2 since Docker 20.10 (moby#41353) but before that refused every call it did
-not list with EPERM, and container runtimes or systemd units with older profiles still do. openat2's pointer
-arguments cannot be inspected by seccomp, so a profile allows it for every use or for none: the probe decides.
+or a seccomp filter that answers ENOSYS (systemd's RestrictSUIDSGID= refuses every openat2 that way since v248);
+EPERM means a seccomp profile that refuses it: Docker's default profile allows openat2 since Docker 20.10
+(moby#41353) but before that refused every call it did not list with EPERM, and copies of that old profile (and
+systemd 247) still do. openat2's arguments live in memory seccomp cannot read, so a profile allows it for every use
+or for none: one probe decides for the process.
 """
 
 from __future__ import annotations
