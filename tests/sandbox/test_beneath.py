@@ -190,6 +190,57 @@ def _umask() -> int:
     return mask
 
 
+MAGIC = """
+import json, os, sys
+from sandbox.base import PathOutsideWorkspace
+from tests.sandbox.test_beneath import IMPLEMENTATIONS
+ws, secret = sys.argv[1], sys.argv[2]
+os.mkdir(os.path.join(ws, "proc"))
+os.system(f"mount -t proc proc {ws}/proc")  # (a private mount namespace: gone with this process)
+held = os.open(secret, os.O_RDONLY)  # a descriptor on a file outside: /proc/self/fd/N would reach it
+out = {}
+for name, opener in IMPLEMENTATIONS.items():
+    root = os.open(ws, os.O_PATH | os.O_DIRECTORY)
+    pid = os.getpid()
+    for rel in (f"proc/self/fd/{held}", "proc/self/root/etc/hostname", "proc/self/cwd/x", f"proc/{pid}/fd/{held}"):
+        try:
+            fd = opener(root, rel, os.O_RDONLY)
+            out[f"{name} {rel}"] = os.read(fd, 100).decode()
+        except PathOutsideWorkspace:
+            out[f"{name} {rel}"] = "refused"
+        except OSError as exc:
+            out[f"{name} {rel}"] = "refused" if exc.errno == 40 else exc.strerror  # ELOOP: RESOLVE_NO_MAGICLINKS
+    out[f"{name} proc/self/status"] = "read" if b"Pid:" in os.read(opener(root, "proc/self/status", 0), 4096) else "?"
+print(json.dumps(out))
+"""
+
+
+def test_magic_links_are_never_followed(base: Path) -> None:
+    """A procfs mounted inside the workspace (in a private mount namespace, as root): /proc/self/fd/N, root, cwd never
+    lead outside; the ordinary files and links of procfs still work."""
+    ws = build(base)
+    run = subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            sys.executable,
+            "-c",
+            MAGIC,
+            str(ws),
+            str(base / "outside" / "secret"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert len(result) == 10 and set(result.values()) == {"refused", "read"}, result
+
+
 # ---------------------------------------------------------------- the two implementations agree
 
 PATHS = [
