@@ -33,6 +33,11 @@ CAPPED_CODE = 137
 GROWING = 4
 """A returned command whose session holds more processes than this, and more than at the last look, is watched on."""
 GROWTH_WAITS = 10
+WATCH = 0.5
+"""Seconds between looks at a running command's processes (from this long after its start): one that keeps the
+sandbox at its process limit for two looks in a row is killed whole."""
+AT_LIMIT_MARGIN = 4
+"""The sandbox counts as at its limit within this many tasks of it (bubblewrap's own processes, forks in flight)."""
 """At most this many more GRACE periods (2 s) of watching a growing session before the command's result is sent."""
 CAPPED_NOTICE = "\n[the command's processes reached the sandbox's process limit ({}); all of them were killed]\n"
 LIMIT_NOTICE = "[the sandbox was at its process limit: processes earlier commands left running were killed]\n"
@@ -56,7 +61,20 @@ F_SETPIPE_SZ = 1031
 
 
 class Job:
-    __slots__ = ("capped", "code", "deadline", "fd", "id", "max_processes", "pid", "seen", "timed_out", "waits")
+    __slots__ = (
+        "capped",
+        "code",
+        "deadline",
+        "fd",
+        "hot",
+        "id",
+        "max_processes",
+        "pid",
+        "seen",
+        "timed_out",
+        "waits",
+        "watch_at",
+    )
 
     def __init__(self, job_id, pid, fd, deadline, max_processes=0):
         self.id, self.pid, self.fd, self.deadline = job_id, pid, fd, deadline
@@ -66,6 +84,9 @@ class Job:
         self.capped = False
         self.seen = 0
         self.waits = 0
+        self.hot = 0
+        """Consecutive looks that found the sandbox at its process limit, this command holding most of it."""
+        self.watch_at = time.monotonic() + WATCH if max_processes else float("inf")
 
 
 def send(kind, job_id, payload=b""):
@@ -150,6 +171,28 @@ def session_size(sid):
         except (OSError, ValueError, IndexError):
             continue
     return count
+
+
+def census(runner_pid, sid):
+    """(tasks of the sandbox, tasks of session `sid`): threads count, as for the cgroup's pids limit. The sandbox's
+    processes are the runner and its descendants (it is their subreaper: orphans come back to it)."""
+    children: dict[int, list[int]] = {}
+    threads: dict[int, int] = {}
+    sessions: dict[int, int] = {}
+    for pid in processes():
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(pid)
+            threads[pid], sessions[pid] = int(fields[17]), int(fields[3])
+        except (OSError, ValueError, IndexError):
+            continue
+    total, todo = threads.get(runner_pid, 1), [runner_pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            total += threads.get(child, 1)
+            todo.append(child)
+    return total, sum(n for pid, n in threads.items() if sessions.get(pid) == sid)
 
 
 def kill_tree(job):
@@ -316,6 +359,7 @@ class Runner:
                 code = os.waitstatus_to_exitcode(status)
                 job.code = 128 - code if code < 0 else code
                 job.deadline = time.monotonic() + GRACE
+                job.watch_at = float("inf")
 
     def expire(self, job, *, timed_out):
         if job.code is None:
@@ -337,6 +381,20 @@ class Runner:
             if job.fd is not None:
                 self.close_pipe(job)  # a background child still holds the pipe: stop listening to it
 
+    def watch(self, job):
+        """A running command that keeps the sandbox at its process limit (a fork bomb that does not return) is killed
+        whole and its result says so, instead of holding the sandbox full until its timeout."""
+        total, own = census(os.getpid(), job.pid)
+        at_limit = total >= job.max_processes - AT_LIMIT_MARGIN and own * 2 >= job.max_processes
+        job.hot = job.hot + 1 if at_limit else 0
+        if job.hot >= 2:
+            job.capped = True
+            job.watch_at = float("inf")
+            kill_tree(job)
+            job.deadline = time.monotonic() + GRACE  # then wait for the exit and the last output
+        else:
+            job.watch_at = time.monotonic() + WATCH
+
     def finish_ready(self):
         for job in [j for j in self.jobs.values() if j.code is not None and j.fd is None]:
             del self.jobs[job.id]
@@ -356,9 +414,11 @@ class Runner:
         while True:
             now = time.monotonic()
             for job in [j for j in self.jobs.values() if j.deadline <= now]:
-                self.expire(job, timed_out=job.code is None)
+                self.expire(job, timed_out=job.code is None and not job.capped)
+            for job in [j for j in self.jobs.values() if j.watch_at <= now and j.code is None]:
+                self.watch(job)
             self.finish_ready()
-            wait = min((j.deadline for j in self.jobs.values()), default=now + 3600) - now
+            wait = min((min(j.deadline, j.watch_at) for j in self.jobs.values()), default=now + 3600) - now
             for key, _ in self.sel.select(max(wait, 0)):
                 if key.data is not None:
                     if key.data.fd is not None:
