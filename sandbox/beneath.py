@@ -88,6 +88,8 @@ def _openat2(root_fd: int, rel: str, flags: int, mode: int) -> int:
 
 def openat2_beneath(root_fd: int, rel: str, flags: int, mode: int = 0o666) -> int:
     """`open_beneath` by openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS); Unsupported when the kernel has none."""
+    if "\x00" in rel:  # (the kernel would read the path only up to it)
+        raise ValueError("embedded null byte")
     tmpfile = getattr(os, "O_TMPFILE", 0)
     creates = bool(flags & os.O_CREAT) or (tmpfile != 0 and flags & tmpfile == tmpfile)
     for _ in range(RETRIES):

@@ -25,6 +25,7 @@ from collections import deque
 from sandbox.base import PathOutsideWorkspace, SandboxError
 
 MAX_LINKS = 40  # the kernel's MAXSYMLINKS
+PATH_MAX = 4096
 RETRIES = 1000
 _STEP = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -37,6 +38,10 @@ def open_walk(root_fd: int, rel: str, flags: int, mode: int = 0o666) -> int:
     """
     if not rel:
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), rel)
+    if "\x00" in rel:
+        raise ValueError("embedded null byte")
+    if len(os.fsencode(rel)) >= PATH_MAX:  # the kernel's limit for a path it is given (a link's target: the same)
+        raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), rel)
     if rel.startswith("/"):
         raise PathOutsideWorkspace(f"{rel!r} resolves outside the workspace")
     parts = deque(rel.split("/"))

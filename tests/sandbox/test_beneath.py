@@ -165,6 +165,11 @@ def test_errors_are_the_opens_with_the_path_named(
         assert caught.value.errno == errno.ELOOP
 
 
+def test_a_nul_byte_is_refused(open_beneath: Opener, root: int) -> None:
+    with pytest.raises(ValueError, match="null"):
+        open_beneath(root, "d/f\x00/../../../etc/passwd", os.O_RDONLY)
+
+
 def test_creating_through_a_symlinked_directory_inside(open_beneath: Opener, root: int, base: Path) -> None:
     ws = base / "ws"
     os.close(open_beneath(root, "ld/new", os.O_WRONLY | os.O_CREAT, 0o640))
@@ -246,8 +251,9 @@ def test_magic_links_are_never_followed(base: Path) -> None:
 PATHS = [
     "d/f", "ld/f", "ld/lf", "ld/lf/", "d/e/back", "chain", "dot", "dot/f", "self", ".", "d/", "d/.", "d/..", "..",
     "d/../..", "up", "d/up2", "abs", "absin", "magic", "dang", "dangout", "loop", "ping", "missing", "d/f/x", "/etc",
-    "ld/../d/f", "self/../x", "d//f", "d/./", "d//", "d/../", "ld/", "new/", "self/",
-]  # fmt: skip
+    "ld/../d/f", "self/../x", "d//f", "d/./", "d//", "d/../", "ld/", "new/", "self/", "./" * 2046 + "d/f",
+    "./" * 2046 + "d//f", "self/" * 40 + "d/f", "self/" * 41 + "d/f",
+]  # (the last four: 4095 and 4096 bytes long, 40 and 41 links)  # fmt: skip
 FLAGS = [
     os.O_RDONLY, os.O_WRONLY, os.O_PATH, os.O_PATH | os.O_DIRECTORY, os.O_RDONLY | os.O_DIRECTORY,
     os.O_RDONLY | os.O_NOFOLLOW, os.O_PATH | os.O_NOFOLLOW, os.O_RDONLY | os.O_NONBLOCK,
