@@ -1,8 +1,9 @@
 """File operations on a host directory, confined by the kernel. Synchronous: callers run them in a thread.
 
 `Workspace.resolve` refuses a path that names or resolves outside the workspace (with a clear message), then every
-open goes through `open_beneath` (openat2 with RESOLVE_BENEATH) from a descriptor of the workspace's root, so a
-command racing the operation (swapping a directory for a symlink to outside) cannot make it read or write outside.
+open goes through `open_beneath` (openat2 with RESOLVE_BENEATH, or the descriptor walk of `sandbox/fdwalk.py` where
+openat2 is missing) from a descriptor of the workspace's root, so a command racing the operation (swapping a
+directory for a symlink to outside) cannot make it read or write outside.
 Directories are created one level at a time with mkdirat in a directory opened that way; listings read directories
 through descriptors and never descend into symlinks.
 """
