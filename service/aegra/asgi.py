@@ -5,7 +5,9 @@ auth, http.app) with three adjustments so the service behaves as it does on `lan
 - websockets are authenticated at the handshake (Aegra's custom-route auth covers only HTTP routes): a bad key is
   refused with 403 before the socket opens, as `langgraph dev` does;
 - HTTP errors keep their headers (Retry-After) and carry `detail` as LangGraph's API does, beside Aegra's
-  `error`/`message` fields.
+  `error`/`message` fields;
+- PostgreSQL or Redis restarting is answered and logged clearly, and run streams survive it (service/aegra/outage.py,
+  checkpoints.py, eventids.py, streams.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.aegra import checkpoints, eventids, outage
 from service.aegra.context import request_path
 
 
@@ -63,6 +66,9 @@ def _aegra_app() -> FastAPI:
 
     for kind in (HTTPException, FastAPIHTTPException):  # Aegra registers its handler for FastAPI's subclass
         app.add_exception_handler(kind, http_error)
+    outage.install(app)
+    eventids.install()
+    checkpoints.install()
     return app
 
 

@@ -1,6 +1,7 @@
 """The service's LangGraph client: in process under `langgraph dev`; a real HTTP client of its own API on runtimes
 without an in-process transport (Aegra), acting as the task's owner per call, with each thread's `values` and
-`interrupts` read from its state (Aegra's thread responses carry neither)."""
+`interrupts` read from its state (Aegra's thread responses carry neither), and run streams that never lose a part
+silently (service/aegra/streams.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from service.aegra.context import install_act_as, self_client_settings
+from service.aegra.streams import CheckedRuns
 
 TIMEOUT = (10, None, 60, 10)
 """connect, read (runs stream), write, pool"""
@@ -54,4 +56,5 @@ def service_client() -> LangGraphClient:
     client = get_client(url=url, api_key=None, headers=headers, timeout=TIMEOUT)
     install_act_as(client.http.client)
     client.threads = StatefulThreads(client.threads)  # type: ignore[assignment]  # same interface, values filled
+    client.runs = CheckedRuns(client.runs)  # type: ignore[assignment]  # same interface, streams checked
     return client

@@ -1,0 +1,183 @@
+"""PostgreSQL going away under Aegra (a restart, a failover): requests get a JSON 503 naming `postgres` instead of a
+500 with a traceback, Aegra's background loops log one line per outage instead of a traceback per tick, and the
+checkpointer's pool reconnects within seconds of the database's return.
+
+- `postgres_unavailable(exc)`: a one-line description when `exc` (or what caused it) says the database cannot be
+  reached: asyncpg (Aegra's SQLAlchemy engine), psycopg and its pool (langgraph's checkpointer), a refused connect.
+- `install(app)`: the handlers on Aegra's app (which serves the task API too): such errors become 503 with
+  Retry-After (the same answer as a Redis outage, agent/http/guards.py); a 503 the service's own client got from this
+  server (on Aegra it calls its own API over HTTP) is passed on with its `dependency`.
+- Runs this process is executing are never reaped by its own lease reaper: while the database is away their heartbeats
+  fail, and when it returns the reaper would find their leases expired and queue them again, so two workers would run
+  one graph at once until the first noticed (a heartbeat later). The reaper renews their leases instead.
+- Prompt reconnection: psycopg_pool waits between connection attempts, and between checks of pooled connections
+  inside `getconn`, with an exponential backoff (1, 2, 4, 8, 16 s). After a restart every idle connection is dead: a
+  checkpoint write that draws them one by one sleeps past its 30 s timeout although the database came back after
+  five seconds, and the run fails. The backoff is capped at MAX_RECONNECT_DELAY.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
+import httpx
+import psycopg
+import psycopg_pool.pool_async
+from fastapi import FastAPI
+from psycopg_pool.base import AttemptWithBackoff
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import update
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from agent.http.guards import RETRY_AFTER_SECONDS, dependency_unavailable
+from agent.http.logs import Throttle
+from service.postgres.errors import DatabaseUnavailable
+
+logger = logging.getLogger("open_swe.service.outage")
+
+POSTGRES = "postgres"
+MAX_RECONNECT_DELAY = 2.0
+"""Seconds psycopg_pool waits at most between two attempts to reach the database (its own backoff grows to minutes)."""
+
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,  # includes psycopg_pool.PoolTimeout, AdminShutdown, CannotConnectNow
+    asyncpg.exceptions.PostgresConnectionError,  # includes ConnectionDoesNotExistError
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now, crash shutdown
+    ConnectionError,  # a refused or reset connect (asyncpg raises the OSError itself)
+    sa_exc.TimeoutError,  # SQLAlchemy's pool could not hand out a connection
+)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        orig = getattr(current, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error
+        if isinstance(orig, BaseException) and id(orig) not in seen:
+            yield orig
+            seen.add(id(orig))
+        current = current.__cause__ or current.__context__
+
+
+def postgres_unavailable(exc: BaseException) -> str | None:
+    """'ErrorClass: first line' of the error showing PostgreSQL cannot be reached, or None for any other error."""
+    for error in _chain(exc):
+        invalidated = isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
+        if isinstance(error, _UNREACHABLE) or invalidated:
+            first = (str(error).strip().splitlines() or [""])[0][:200]
+            return f"{type(error).__name__}: {first}" if first else type(error).__name__
+    return None
+
+
+class _CappedBackoff(AttemptWithBackoff):
+    def update_delay(self, now: float) -> None:
+        super().update_delay(now)
+        self.delay = min(self.delay, MAX_RECONNECT_DELAY)
+
+
+def prompt_reconnects() -> None:
+    """Cap psycopg_pool's backoff (see the module docstring); its pool looks the class up by name at each attempt."""
+    psycopg_pool.pool_async.AttemptWithBackoff = _CappedBackoff  # type: ignore[misc]
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """503 naming postgres when the database cannot be reached; any other database error stays a logged 500."""
+    detail = postgres_unavailable(exc)
+    if detail is None:
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": "internal error (logged on the server)"}, status_code=500)
+    return await dependency_unavailable(request, DatabaseUnavailable(detail))
+
+
+async def upstream_error(request: Request, exc: Exception) -> Response:
+    """A 503 from this server's own API (the service's client on Aegra) answered as the same 503."""
+    assert isinstance(exc, httpx.HTTPStatusError)
+    if exc.response is None or exc.response.status_code != 503:
+        raise exc
+    try:
+        body: Any = exc.response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or "detail" not in body:
+        body = {"detail": "a dependency is unavailable; retry shortly", "dependency": None}
+    retry_after = exc.response.headers.get("retry-after", str(RETRY_AFTER_SECONDS))
+    return JSONResponse(
+        {"detail": body["detail"], "dependency": body.get("dependency")},
+        status_code=503,
+        headers={"Retry-After": retry_after},
+    )
+
+
+def quiet_when_unreachable(
+    loop_body: Callable[[], Awaitable[None]], what: str, warn: Throttle | None = None
+) -> Callable[[], Awaitable[None]]:
+    """`loop_body` (one tick of a background loop) logging one line per interval while the database is unreachable,
+    instead of raising into a loop that logs a traceback every tick."""
+    throttle = warn or Throttle()
+
+    async def tick() -> None:
+        try:
+            await loop_body()
+        except Exception as exc:
+            detail = postgres_unavailable(exc)
+            if detail is None:
+                raise
+            if throttle.ready():
+                logger.warning("%s skipped: postgres is unavailable (%s)", what, detail)
+
+    return tick
+
+
+def sparing_live_runs(
+    find: Callable[[], Awaitable[tuple[list[str], list[str]]]],
+) -> Callable[[], Awaitable[tuple[list[str], list[str]]]]:
+    """The lease reaper's search for crashed runs, leaving out (and renewing the leases of) runs this process is
+    executing."""
+    from aegra_api.core.active_runs import active_runs  # type: ignore[import-untyped]  # aegra-api has no py.typed
+
+    async def find_recoverable() -> tuple[list[str], list[str]]:
+        crashed, stuck = await find()
+        alive = [run_id for run_id in crashed if run_id in active_runs]
+        if alive:
+            await _renew_leases(alive)
+            logger.warning("renewed the leases of %d run(s) still executing here (missed heartbeats)", len(alive))
+        return [run_id for run_id in crashed if run_id not in active_runs], stuck
+
+    return find_recoverable
+
+
+async def _renew_leases(run_ids: list[str]) -> None:
+    from aegra_api.core.orm import Run, _get_session_maker  # type: ignore[import-untyped]  # no py.typed
+    from aegra_api.settings import settings  # type: ignore[import-untyped]
+
+    until = datetime.now(UTC) + timedelta(seconds=settings.worker.LEASE_DURATION_SECONDS)
+    async with _get_session_maker()() as session:
+        await session.execute(
+            update(Run).where(Run.run_id.in_(run_ids), Run.status == "running").values(lease_expires_at=until)
+        )
+        await session.commit()
+
+
+def install(app: FastAPI) -> None:
+    """The handlers on Aegra's app, prompt reconnection, and a quiet lease reaper that spares live runs."""
+    from aegra_api.services.lease_reaper import lease_reaper  # type: ignore[import-untyped]  # no py.typed
+
+    prompt_reconnects()
+    for kind in (
+        psycopg.Error,
+        sa_exc.DBAPIError,
+        sa_exc.TimeoutError,
+        asyncpg.exceptions.PostgresError,
+        ConnectionError,
+    ):
+        app.add_exception_handler(kind, database_error)
+    app.add_exception_handler(httpx.HTTPStatusError, upstream_error)
+    lease_reaper._find_recoverable = sparing_live_runs(lease_reaper._find_recoverable)
+    lease_reaper._reap = quiet_when_unreachable(lease_reaper._reap, "recovering expired run leases")
