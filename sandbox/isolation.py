@@ -89,6 +89,9 @@ GIT_CONFIG = (".gitconfig", ".config/git/config")
 """Copied (read-only) into the sandbox's HOME, so commits keep the user's identity."""
 GIT_PROTECTED = ("config", "config.worktree", "hooks", "info")
 """Entries of a git directory a command may not change (their content runs code in git on the host)."""
+WORKTREE_PROTECTED = ("commondir", "gitdir", "config.worktree")
+"""Entries of a linked worktree's admin directory (`<git dir>/worktrees/<name>`) that steer git (its common directory,
+its configuration): read-only when the git directory is writable (the project is itself a worktree)."""
 
 
 def sandbox_ids() -> tuple[int, int]:
@@ -196,6 +199,15 @@ def _protect_git(git_dir: Path) -> list[str]:
     for name in GIT_PROTECTED:
         if (git_dir / name).exists():
             args += ["--ro-bind", str(git_dir / name), str(git_dir / name)]
+    worktrees = git_dir / "worktrees"
+    if worktrees.is_dir() and not worktrees.is_symlink():  # each bound onto itself: it cannot be swapped for another
+        args += ["--bind", str(worktrees), str(worktrees)]
+        for admin in sorted(worktrees.iterdir()):
+            if admin.is_dir() and not admin.is_symlink():
+                args += ["--bind", str(admin), str(admin)]
+                for name in WORKTREE_PROTECTED:
+                    if (admin / name).exists():
+                        args += ["--ro-bind", str(admin / name), str(admin / name)]
     return args
 
 

@@ -233,6 +233,8 @@ class _Held:
     repo: Path | None = None
     """Set in worktree mode: the repository the worktree belongs to."""
     git_guard: GitSnapshot | None = None
+    git_dir: Path | None = None
+    """In place: the git directory `git_guard` is of (the repository's common one when the project is a worktree)."""
     """In place and isolated: what of the project's git directory is restored at release (see `restore_git`)."""
 
 
@@ -305,26 +307,30 @@ class LocalProvider:
         await asyncio.to_thread(lock.acquire, thread_id)
         try:
             writable = []
+            git_dir = project / ".git"
             if isolation is not None:
                 if not await asyncio.to_thread(os.path.lexists, project / ".git"):
                     # made here, not by the agent inside the sandbox: so its config and hooks are read-only there too
                     await git("init", "-q", cwd=project)
                 elif await asyncio.to_thread((project / ".git").is_file):  # itself a worktree: its git dir is elsewhere
-                    writable.append((await repository(project))[1])
+                    git_dir = (await repository(project))[1]
+                    writable.append(git_dir)
             guard = None
-            if await asyncio.to_thread(real_dir, project / ".git"):
-                # left by a session that ended without its release (the service was killed): never legitimate here
-                if removed := await asyncio.to_thread(unsteer, project / ".git"):
-                    log.warning("sandbox %s: removed %s planted in %s/.git", sid, removed, project)
-                if isolation is not None:
-                    guard = await asyncio.to_thread(snapshot_git, project / ".git")
+            # a `commondir` left in a main repository's .git by a session that ended without its release (the service
+            # was killed): never legitimate there
+            if await asyncio.to_thread(real_dir, project / ".git") and (
+                removed := await asyncio.to_thread(unsteer, project / ".git")
+            ):
+                log.warning("sandbox %s: removed %s planted in %s/.git", sid, removed, project)
+            if isolation is not None and await asyncio.to_thread(real_dir, git_dir):
+                guard = await asyncio.to_thread(snapshot_git, git_dir)
             sandbox = await asyncio.to_thread(
                 LocalSandbox, project, settings=self._settings, isolation=isolation, writable=writable, sandbox_id=sid
             )
         except BaseException:
             lock.release()
             raise
-        return _Held(thread_id, sandbox, project, lock=lock, git_guard=guard)
+        return _Held(thread_id, sandbox, project, lock=lock, git_guard=guard, git_dir=git_dir)
 
     async def _worktree(self, thread_id: str, sid: str, project: Path, isolation: Bwrap | None) -> tuple[_Held, bool]:
         repo, common = await repository(project)
@@ -358,10 +364,10 @@ class LocalProvider:
         try:
             await held.sandbox.aclose()
         finally:
-            if held.git_guard is not None:  # its commands are all dead now: nothing can race this
-                undone = await asyncio.to_thread(restore_git, held.project / ".git", held.git_guard)
+            if held.git_guard is not None and held.git_dir is not None:  # its commands are all dead: nothing races this
+                undone = await asyncio.to_thread(restore_git, held.git_dir, held.git_guard)
                 if undone:
-                    log.warning("sandbox %s: undid changes to %s in %s/.git", held.sandbox.id, undone, held.project)
+                    log.warning("sandbox %s: undid changes to %s in %s", held.sandbox.id, undone, held.git_dir)
             if held.lock is not None:
                 held.lock.release()
             if held.repo is not None and delete:

@@ -76,8 +76,13 @@ MAX_MODULES = 500
 
 def snapshot_git(git_dir: Path) -> GitSnapshot:
     """What in a repository's git directory steers git but cannot be made read-only inside the sandbox (it may not
-    exist yet): the `commondir` pointer and the submodules' configurations (`modules/**/config`). Blocking."""
+    exist yet): the `commondir` pointer, the submodules' configurations (`modules/**/config`) and the linked
+    worktrees' own configurations (`worktrees/*/config.worktree`). Blocking."""
     found: GitSnapshot = {name: _read(git_dir / name) for name in STEERING}
+    worktrees = git_dir / "worktrees"
+    if worktrees.is_dir():
+        for admin in sorted(worktrees.iterdir())[:MAX_MODULES]:
+            found[f"worktrees/{admin.name}/config.worktree"] = _read(admin / "config.worktree")
     modules = git_dir / "modules"
     if modules.is_dir():
         for config in list(modules.glob("**/config"))[:MAX_MODULES]:

@@ -99,3 +99,35 @@ async def test_a_commondir_planted_in_a_clone_does_not_choose_the_branch_brought
     finally:
         await provider.aclose()
     assert rev(project, "agent/t1") == mine.strip(), "the branch brought back is the thread's own"
+
+
+@pytest.mark.parametrize("user", ["root", "user"])
+async def test_a_project_that_is_a_linked_worktree_keeps_its_admin_directory(base: Path, user: str) -> None:
+    """In place on a linked worktree, the repository's git directory is writable inside the sandbox; the worktrees'
+    admin entries that steer git (`commondir`, `gitdir`, `config.worktree`) are not, nor can an admin directory be
+    swapped for another, and a `config.worktree` made there is gone at release."""
+    repo, wt = base / "project", base / "wt"
+    subprocess.run([*GIT, "worktree", "add", "-q", str(wt), "-b", "side"], cwd=repo, check=True)
+    admin = repo / ".git" / "worktrees" / "wt"
+    before = {name: (admin / name).read_text() for name in ("commondir", "gitdir")}
+    plant = (
+        "d=$(git rev-parse --git-dir); (echo ../evil > $d/commondir) 2>/dev/null || echo commondir-refused; "
+        "(echo x > $d/gitdir) 2>/dev/null || echo gitdir-refused; mv $d $d.old 2>/dev/null || echo move-refused; "
+        "printf '[core]\\n\\tfsmonitor = true\\n' > $d/config.worktree; git status --short >/dev/null && echo git-works"
+    )
+    spec = {
+        "isolation": "bwrap",
+        "mode": "in_place",
+        "state_dir": str(base / "state"),
+        "project": str(wt),
+        "threads": [["t1", [["exec", plant]]]],
+    }
+    if user == "root":
+        (result,) = await drive(spec)
+    else:
+        account = ensure_user()
+        subprocess.run(["chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(base)], check=True)
+        (result,) = await drive_as_user(spec)
+    assert result["out"].split() == ["commondir-refused", "gitdir-refused", "move-refused", "git-works"], result
+    assert {name: (admin / name).read_text() for name in ("commondir", "gitdir")} == before
+    assert not (admin / "config.worktree").exists(), "restored at release"
