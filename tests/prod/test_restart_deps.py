@@ -28,7 +28,9 @@ from tests.support.scripted_openai import ScriptedOpenAI
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
 
-OUTAGE_SECONDS = 4.0
+POSTGRES_OUTAGE = 4.0
+REDIS_OUTAGE = 8.0
+"""Longer than Aegra's three attempts to store a stream part (about 3.5 s), so parts are usually lost and marked."""
 END_EVENTS = {"finished", "failed"}
 PROGRAMMER_TOOLS = [
     "view",
@@ -99,6 +101,7 @@ async def restart_mid_task(
     stop: Callable[[], None],
     start: Callable[[], None],
     dependency: str,
+    outage: float,
 ) -> None:
     repo = new_repo()
     client = TaskClient(server.url, ALICE_KEY)
@@ -110,7 +113,7 @@ async def restart_mid_task(
             await ws.send(json.dumps({"type": "approve"}))
             await read_until(ws, lambda m: m.get("event") == "tool_call", 60)  # the programmer works
             await asyncio.to_thread(stop)
-            answers = await probe(client, task_id, repo.path, OUTAGE_SECONDS)
+            answers = await probe(client, task_id, repo.path, outage)
             await asyncio.to_thread(start)
         done = await client.wait_terminal(task_id, 90)
         events = await all_events(client, task_id)
@@ -149,9 +152,11 @@ async def restart_mid_task(
 
 async def test_redis_restart_mid_task(server, deps, new_repo):
     _, redis = deps
-    await restart_mid_task(server, new_repo, redis.stop, redis.start, "redis")
+    await restart_mid_task(server, new_repo, redis.stop, redis.start, "redis", REDIS_OUTAGE)
 
 
 async def test_postgres_restart_mid_task(server, deps, new_repo):
     postgres, _ = deps
-    await restart_mid_task(server, new_repo, lambda: postgres.stop(fast=True), postgres.start, "postgres")
+    await restart_mid_task(
+        server, new_repo, lambda: postgres.stop(fast=True), postgres.start, "postgres", POSTGRES_OUTAGE
+    )
