@@ -3,8 +3,9 @@
 A checkpoint write in flight when PostgreSQL restarts fails with "server closed the connection unexpectedly", and
 langgraph fails the whole run with it, although the graph's work is done and the database is back seconds later. The
 checkpointer's writes are upserts (a write repeated after its connection was lost stores the same rows), and its reads
-change nothing, so each is retried on a lost or refused connection for up to RETRY_SECONDS; a pool that could not hand
-out a connection for its own 30 s (PoolTimeout) is not retried again.
+change nothing, so each is retried on a lost or refused connection, or a pool that could not hand one out within its
+30 s (PoolTimeout), for up to RETRY_SECONDS: the run waits for the database instead of failing. Past that it fails and
+the task ends `failed` naming postgres (service/aegra/streams.py).
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
-from psycopg_pool import PoolTimeout
 
 from agent.http.logs import Throttle
 
 logger = logging.getLogger("open_swe.service.checkpoints")
 
-RETRY_SECONDS = 30.0
+RETRY_SECONDS = 120.0
+"""Long enough for a restart or a managed database's failover (typically under a minute or two)."""
 FIRST_DELAY = 0.2
 MAX_DELAY = 2.0
 RETRIED = ("aput", "aput_writes", "aget_tuple")
@@ -37,7 +38,7 @@ async def retrying[T](call: Callable[[], Awaitable[T]], what: str, *, retry_for:
         try:
             return await call()
         except psycopg.OperationalError as exc:
-            if isinstance(exc, PoolTimeout) or loop.time() + delay > deadline:
+            if loop.time() + delay > deadline:
                 raise
             if _warn.ready():
                 first = (str(exc).strip().splitlines() or [""])[0][:200]

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from langgraph_sdk.schema import StreamPart
 from psycopg_pool.base import AttemptWithBackoff
 
-from service.aegra import outage
+from service.aegra import checkpoints, outage
 from service.aegra.eventids import MonotonicEventIds, part_id, part_sequence
 from service.aegra.streams import LOST_EVENT, CheckedRuns, explained_error
 from tests.support.net import free_port
@@ -131,3 +131,27 @@ def test_psycopg_pool_backoff_is_capped(monkeypatch: pytest.MonkeyPatch):
         attempt.update_delay(float(now))
         delays.append(attempt.delay)
     assert max(delays) <= outage.MAX_RECONNECT_DELAY and delays[0] > 0
+
+
+async def test_checkpoint_calls_retry_a_lost_connection_until_their_bound():
+    calls: list[int] = []
+
+    async def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return "saved"
+
+    assert await checkpoints.retrying(flaky, "aput", retry_for=5) == "saved" and len(calls) == 3
+
+    async def broken() -> None:
+        raise ValueError("a bug, not the database")
+
+    with pytest.raises(ValueError):
+        await checkpoints.retrying(broken, "aput", retry_for=5)
+
+    async def down() -> None:
+        raise psycopg.OperationalError("connection refused")
+
+    with pytest.raises(psycopg.OperationalError):
+        await checkpoints.retrying(down, "aput", retry_for=0.5)

@@ -143,6 +143,7 @@ async def restart_mid_task(
         for answer in refused:
             assert answer.json()["dependency"] == dependency, answer.text
             assert dependency in answer.json()["detail"], answer.text
+        assert (await client.create(FIXTURE_TASK, str(new_repo().path)))["status"] == "queued"  # it serves again
         log = server.log_path.read_text(errors="replace")
         assert "unhandled error" not in log
         assert log.count("Traceback (most recent call last)") <= 2, "tracebacks logged over and over"
