@@ -10,7 +10,8 @@ object on its last line:
  graph wrote, `task_started`), "task_throughput_per_min", "server_rss_mb" (summed over the replicas), "runtime",
  "replicas", ...}.
 
-    .venv/bin/python bench/service.py [--runtime dev|aegra] [--replicas 1] [--tasks 50] [--jobs 50] [--timeout 900]
+    .venv/bin/python bench/service.py [--runtime dev|aegra] [--replicas 1] [--tasks 50] [--jobs 50]
+                                      [--timeout 900] [--keep]
 """
 
 from __future__ import annotations
@@ -82,9 +83,12 @@ def running_service(
         yield url or servers[0].url, servers
 
 
-def main(tasks: int, jobs: int, runtime: str = "dev", replicas: int = 1, *, timeout: float = 900) -> dict[str, object]:
-    """Start everything (blocking), run the load on an event loop of its own, stop everything; the JSON's keys."""
-    with tempfile.TemporaryDirectory(prefix="bench-service-", dir=SCRATCH_ROOT) as scratch:
+def main(
+    tasks: int, jobs: int, runtime: str = "dev", replicas: int = 1, *, timeout: float = 900, keep: bool = False
+) -> dict[str, object]:
+    """Start everything (blocking), run the load on an event loop of its own, stop everything; the JSON's keys.
+    `keep`: leave the scratch directory (servers' and proxy's logs, repositories) and name it in the JSON."""
+    with tempfile.TemporaryDirectory(prefix="bench-service-", dir=SCRATCH_ROOT, delete=not keep) as scratch:
         root = Path(scratch)
         root.chmod(0o755)  # PostgreSQL's unprivileged user makes its cluster below
         repos = make_repos(root / "repos", tasks)
@@ -116,6 +120,7 @@ def main(tasks: int, jobs: int, runtime: str = "dev", replicas: int = 1, *, time
             "runtime": runtime,
             "replicas": replicas,
             **({"errors": errors} if errors else {}),
+            **({"scratch": scratch} if keep else {}),
         }
 
 
@@ -126,6 +131,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tasks", type=positive, default=50)
     parser.add_argument("--jobs", type=positive, default=50, help="--n-jobs-per-worker of each replica")
     parser.add_argument("--timeout", type=positive, default=900, help="seconds each task may take")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory with the servers' logs")
     args = parser.parse_args(argv)
     if args.replicas > 1 and args.runtime != "aegra":
         parser.error(f"--replicas {args.replicas} needs --runtime aegra (langgraph dev keeps its state in one process)")
@@ -141,4 +147,4 @@ def positive(text: str) -> int:
 
 if __name__ == "__main__":
     args = parse_args()
-    print(json.dumps(main(args.tasks, args.jobs, args.runtime, args.replicas, timeout=args.timeout)))
+    print(json.dumps(main(args.tasks, args.jobs, args.runtime, args.replicas, timeout=args.timeout, keep=args.keep)))
