@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import cast
 
 from sandbox.base import BackendError, ExecResult, OutputCallback, SandboxError
 from sandbox.output import OutputCap
@@ -79,11 +80,9 @@ class _Wire(asyncio.SubprocessProtocol):
         return not self.lost and self.transport is not None and self.transport.get_returncode() is None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.SubprocessTransport)
-        self.transport = transport
-        stdin = transport.get_pipe_transport(0)
-        assert isinstance(stdin, asyncio.WriteTransport)
-        self.stdin = stdin
+        # Casts, not isinstance checks: uvloop's transports (the servers' loop) do not subclass asyncio's classes.
+        self.transport = cast(asyncio.SubprocessTransport, transport)
+        self.stdin = cast(asyncio.WriteTransport, self.transport.get_pipe_transport(0))
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         if fd == 1:
