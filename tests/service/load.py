@@ -4,11 +4,14 @@ ends. Shared by the 50-task end-to-end test and bench/service.py."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import statistics
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.service.taskclient import TERMINAL, TaskClient, read_until
 from tests.support.fixture_repo import FIXTURE_TASK, create_fixture_repo
@@ -28,6 +31,8 @@ class TaskOutcome:
     error: str | None = None
     reason: str | None = None
     """The task's own `reason` when it ended otherwise than completed."""
+    retries_503: int = 0
+    """Requests of this task answered 503 with Retry-After and sent again (RETRIES_503)."""
 
 
 @dataclass
@@ -43,6 +48,10 @@ class LoadResult:
     def lost(self) -> int:
         """Tasks that did not end in a terminal state with their result, or whose creation failed."""
         return sum(o.task_id is None or o.status not in TERMINAL or o.error is not None for o in self.outcomes)
+
+    @property
+    def retries_503(self) -> int:
+        return sum(o.retries_503 for o in self.outcomes)
 
     @property
     def first_event_ms(self) -> float | None:
@@ -72,11 +81,35 @@ def make_repos(root: Path, count: int) -> list[Path]:
     return [create_fixture_repo(root / f"repo{i}").path for i in range(count)]
 
 
+RETRIES_503 = 5
+"""How often a request answered 503 with Retry-After (a dependency briefly unavailable: "retry shortly") is sent again,
+as a well-behaved client does; creation carries an Idempotency-Key, so a retry never makes a second task."""
+
+
+@dataclass
+class _Retries:
+    retries: int = 0
+
+
+async def _send(client: TaskClient, counted: _Retries, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+    for attempt in itertools.count():
+        response = await client.http.request(method, url, **kwargs)
+        if response.status_code != 503 or "Retry-After" not in response.headers or attempt == RETRIES_503:
+            break
+        counted.retries += 1
+        await asyncio.sleep(float(response.headers["Retry-After"]))
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
 async def run_one(client: TaskClient, repo: Path, timeout: float) -> TaskOutcome:
     started = time.monotonic()
     task_id = None
+    counted = _Retries()
     try:
-        task_id = (await client.create(FIXTURE_TASK, str(repo), auto_approve=True))["id"]
+        body = {"task": FIXTURE_TASK, "repo": str(repo), "auto_approve": True}
+        headers = {"Idempotency-Key": uuid.uuid4().hex}
+        task_id = (await _send(client, counted, "POST", "/tasks", json=body, headers=headers))["id"]
         async with await client.connect(task_id) as ws:
             messages = await read_until(ws, _graph_event, timeout)
             first_event_ms = (time.monotonic() - started) * 1000
@@ -85,7 +118,7 @@ async def run_one(client: TaskClient, repo: Path, timeout: float) -> TaskOutcome
             messages += await read_until(
                 ws, lambda m: m.get("event") == "run_ended" and m.get("status") in TERMINAL, timeout
             )
-        view = await client.get(task_id)
+        view = await _send(client, counted, "GET", f"/tasks/{task_id}")
         return TaskOutcome(
             task_id,
             view["status"],
@@ -94,9 +127,11 @@ async def run_one(client: TaskClient, repo: Path, timeout: float) -> TaskOutcome
             "return a + b" in (view["diff"] or ""),
             len(messages),
             reason=view.get("reason"),
+            retries_503=counted.retries,
         )
     except Exception as exc:  # reported per task, counted as lost
-        return TaskOutcome(task_id, "error", None, None, False, 0, f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        return TaskOutcome(task_id, "error", None, None, False, 0, error, retries_503=counted.retries)
 
 
 def _graph_event(message: dict) -> bool:
