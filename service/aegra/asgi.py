@@ -7,7 +7,7 @@ auth, http.app) with three adjustments so the service behaves as it does on `lan
 - HTTP errors keep their headers (Retry-After) and carry `detail` as LangGraph's API does, beside Aegra's
   `error`/`message` fields;
 - PostgreSQL or Redis restarting is answered and logged clearly, and run streams survive it (service/aegra/outage.py,
-  checkpoints.py, eventids.py, streams.py).
+  checkpoints.py, eventids.py, streams.py, queue.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.aegra import checkpoints, eventids, outage
+from service.aegra import checkpoints, eventids, outage, queue
 from service.aegra.context import request_path
 
 
@@ -69,6 +69,7 @@ def _aegra_app() -> FastAPI:
     outage.install(app)
     eventids.install()
     checkpoints.install()
+    queue.install()
     return app
 
 

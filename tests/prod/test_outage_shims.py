@@ -1,11 +1,14 @@
 """The pieces that carry the service on Aegra through a Postgres or Redis restart, each on its own: stream part numbers
 that continue after Redis lost its data (real redis-server, restarted), run streams that fill a hole by reading the
-buffer again or mark the parts that are gone, errors that name the database, and psycopg_pool's capped backoff."""
+buffer again or mark the parts that are gone, errors that name the database, psycopg_pool's capped backoff, retried
+checkpoint calls, and runs queued once Redis is back."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
@@ -15,7 +18,7 @@ import redis.asyncio as aioredis
 from langgraph_sdk.schema import StreamPart
 from psycopg_pool.base import AttemptWithBackoff
 
-from service.aegra import checkpoints, outage
+from service.aegra import checkpoints, outage, queue
 from service.aegra.eventids import MonotonicEventIds, part_id, part_sequence
 from service.aegra.streams import LOST_EVENT, CheckedRuns, explained_error
 from tests.support.net import free_port
@@ -155,3 +158,30 @@ async def test_checkpoint_calls_retry_a_lost_connection_until_their_bound():
 
     with pytest.raises(psycopg.OperationalError):
         await checkpoints.retrying(down, "aput", retry_for=0.5)
+
+
+async def test_a_run_submitted_while_redis_is_down_is_queued_once_it_is_back(
+    restartable_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(queue, "RETRY_SECONDS", 0.1)
+    client = aioredis.Redis.from_url(restartable_redis.url, socket_connect_timeout=0.5)
+
+    async def push(run_id: str) -> None:
+        await client.rpush("jobs", run_id)
+
+    async def submit(job: Any) -> None:
+        await push(job.identity.run_id)
+
+    deferred = queue.DeferredQueue(submit, push)
+    try:
+        restartable_redis.stop()
+        await deferred.submit(SimpleNamespace(identity=SimpleNamespace(run_id=RUN)))  # accepted, not raised
+        assert list(deferred.waiting) == [RUN]
+        restartable_redis.start()
+        for _ in range(100):
+            if not deferred.waiting:
+                break
+            await asyncio.sleep(0.1)
+        assert await client.lrange("jobs", 0, -1) == [RUN.encode()]
+    finally:
+        await client.aclose()

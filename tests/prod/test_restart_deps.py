@@ -1,6 +1,7 @@
 """Redis or PostgreSQL restarted while the programmer works, on the production runtime (Aegra): the task either
 completes with the fix or ends `failed` with a reason naming what went away, never stays running; its websocket shows
-every event once, ids 1..n; requests during the outage get a 503 naming the dependency, not a 500.
+every event once, ids 1..n; requests during the outage get a 503 naming the dependency, not a 500; a plan approved
+during the outage runs (accepted and queued once Redis is back, or refused and approved again after).
 
 Each test has its own Postgres and Redis (the session's are shared and never stopped)."""
 
@@ -103,40 +104,27 @@ async def restart_mid_task(
     dependency: str,
     outage: float,
 ) -> None:
-    repo = new_repo()
+    """Task A's programmer works and task B waits for approval when `dependency` stops; B is approved while it is
+    away (accepted, or refused with a 503 and approved again once it is back); both must then end correctly."""
+    repo, other = new_repo(), new_repo()
     client = TaskClient(server.url, ALICE_KEY)
     try:
         task_id = (await client.create(FIXTURE_TASK, str(repo.path)))["id"]
-        await client.wait_for(task_id, lambda v: v["status"] == "awaiting_approval")
+        waiting = (await client.create(FIXTURE_TASK, str(other.path)))["id"]
+        for task in (task_id, waiting):
+            await client.wait_for(task, lambda v: v["status"] == "awaiting_approval")
         async with await client.connect(task_id) as ws:
             await read_until(ws, lambda m: m.get("event") == "run_ended")
             await ws.send(json.dumps({"type": "approve"}))
             await read_until(ws, lambda m: m.get("event") == "tool_call", 60)  # the programmer works
             await asyncio.to_thread(stop)
-            answers = await probe(client, task_id, repo.path, outage)
+            answers = [await client.http.post(f"/tasks/{waiting}/approve", timeout=30)]
+            answers += await probe(client, task_id, repo.path, outage)
             await asyncio.to_thread(start)
-        done = await client.wait_terminal(task_id, 90)
-        events = await all_events(client, task_id)
-        ids = [m["id"] for m in events]
-        assert ids == list(range(1, len(ids) + 1)), ids
-        contents = [content(m) for m in events]
-        assert len(set(contents)) == len(contents), [c for c in contents if contents.count(c) > 1]
-        ends = [m for m in events if m["event"] in END_EVENTS]
-        last = ends[-1]
-        after_end = [m["event"] for m in events[events.index(last) + 1 :]]
-        assert set(after_end) <= {"status", "run_ended"}, after_end  # the service's own closing records only
-        run = [m for m in events if m.get("run_id") == events[-1].get("run_id")]
-        tools = [m["tool"] for m in run if m["event"] == "tool_call"]
-        lost = [m for m in run if m["event"] == "events_lost"]
-        assert lost or tools[: len(PROGRAMMER_TOOLS)] == PROGRAMMER_TOOLS[: len(tools)], tools  # nothing lost silently
-        if done["status"] == "completed":
-            assert "+    return a + b" in done["diff"], done
-            assert run_fixture_tests(repo.path).passed
-            assert last["event"] == "finished", last
-        else:
-            assert done["status"] == "failed", done
-            assert dependency in done["reason"], done
-            assert last["event"] == "failed" and dependency in last["reason"], last
+        if answers[0].status_code == 503:
+            await approve_when_back(client, waiting)
+        for task, path in ((task_id, repo.path), (waiting, other.path)):
+            await check_outcome(client, task, path, dependency)
         refused = [a for a in answers if a.status_code not in (200, 201)]
         assert all(a.status_code == 503 for a in refused), [(a.status_code, a.text) for a in refused]
         assert refused, "nothing was refused while it was down"
@@ -149,6 +137,40 @@ async def restart_mid_task(
         assert log.count("Traceback (most recent call last)") <= 2, "tracebacks logged over and over"
     finally:
         await client.aclose()
+
+
+async def approve_when_back(client: TaskClient, task_id: str) -> None:
+    deadline = time.monotonic() + 30
+    while (answer := await client.http.post(f"/tasks/{task_id}/approve", timeout=30)).status_code == 503:
+        assert time.monotonic() < deadline, answer.text
+        await asyncio.sleep(0.5)
+    assert answer.status_code == 200, answer.text
+
+
+async def check_outcome(client: TaskClient, task_id: str, repo: Path, dependency: str) -> None:
+    """Completed with the fix, or failed naming `dependency`; events 1..n, nothing twice, nothing lost silently."""
+    done = await client.wait_terminal(task_id, 90)
+    events = await all_events(client, task_id)
+    ids = [m["id"] for m in events]
+    assert ids == list(range(1, len(ids) + 1)), ids
+    contents = [content(m) for m in events]
+    assert len(set(contents)) == len(contents), [c for c in contents if contents.count(c) > 1]
+    ends = [m for m in events if m["event"] in END_EVENTS]
+    last = ends[-1]
+    after_end = [m["event"] for m in events[events.index(last) + 1 :]]
+    assert set(after_end) <= {"status", "run_ended"}, after_end  # the service's own closing records only
+    run = [m for m in events if m.get("run_id") == events[-1].get("run_id")]
+    tools = [m["tool"] for m in run if m["event"] == "tool_call"]
+    lost = [m for m in run if m["event"] == "events_lost"]
+    assert lost or tools[: len(PROGRAMMER_TOOLS)] == PROGRAMMER_TOOLS[: len(tools)], tools  # nothing lost silently
+    if done["status"] == "completed":
+        assert "+    return a + b" in done["diff"], done
+        assert run_fixture_tests(repo).passed
+        assert last["event"] == "finished", last
+    else:
+        assert done["status"] == "failed", done
+        assert dependency in done["reason"], done
+        assert last["event"] == "failed" and dependency in last["reason"], last
 
 
 async def test_redis_restart_mid_task(server, deps, new_repo):
