@@ -9,7 +9,9 @@ checkpointer's pool reconnects within seconds of the database's return.
   server (on Aegra it calls its own API over HTTP) is passed on with its `dependency`.
 - Runs this process is executing are never reaped by its own lease reaper: while the database is away their heartbeats
   fail, and when it returns the reaper would find their leases expired and queue them again, so two workers would run
-  one graph at once until the first noticed (a heartbeat later). The reaper renews their leases instead.
+  one graph at once until the first noticed (a heartbeat later). The reaper renews their leases instead, and leaves
+  every lease that lapsed during the outage to its holder for one lease duration (ReaperGrace), so another replica's
+  live runs are not taken either.
 - Prompt reconnection: psycopg_pool waits between connection attempts, and between checks of pooled connections
   inside `getconn`, with an exponential backoff (1, 2, 4, 8, 16 s). After a restart every idle connection is dead: a
   checkpoint write that draws them one by one sleeps past its 30 s timeout although the database came back after
@@ -19,7 +21,8 @@ checkpointer's pool reconnects within seconds of the database's return.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Container, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -115,8 +118,34 @@ async def upstream_error(request: Request, exc: Exception) -> Response:
     )
 
 
+class ReaperGrace:
+    """After the database was unreachable, leases that lapsed meanwhile are left to their holders for one lease
+    duration: every replica's heartbeats failed alike, and the live ones renew theirs within a heartbeat interval. Only
+    then are runs whose leases are still lapsed taken as crashed."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._down = False
+        self._back_at: float | None = None
+
+    def unreachable(self) -> None:
+        self._down = True
+
+    def reachable(self) -> None:
+        if self._down:
+            self._down = False
+            self._back_at = self._clock()
+
+    def active(self) -> bool:
+        return self._back_at is not None and self._clock() - self._back_at < self.seconds
+
+
 def quiet_when_unreachable(
-    loop_body: Callable[[], Awaitable[None]], what: str, warn: Throttle | None = None
+    loop_body: Callable[[], Awaitable[None]],
+    what: str,
+    warn: Throttle | None = None,
+    on_unreachable: Callable[[], None] | None = None,
 ) -> Callable[[], Awaitable[None]]:
     """`loop_body` (one tick of a background loop) logging one line per interval while the database is unreachable,
     instead of raising into a loop that logs a traceback every tick."""
@@ -129,6 +158,8 @@ def quiet_when_unreachable(
             detail = postgres_unavailable(exc)
             if detail is None:
                 raise
+            if on_unreachable is not None:
+                on_unreachable()
             if throttle.ready():
                 logger.warning("%s skipped: postgres is unavailable (%s)", what, detail)
 
@@ -137,18 +168,24 @@ def quiet_when_unreachable(
 
 def sparing_live_runs(
     find: Callable[[], Awaitable[tuple[list[str], list[str]]]],
+    grace: ReaperGrace,
+    active_runs: Container[str],
 ) -> Callable[[], Awaitable[tuple[list[str], list[str]]]]:
     """The lease reaper's search for crashed runs, leaving out (and renewing the leases of) runs this process is
-    executing."""
-    from aegra_api.core.active_runs import active_runs  # type: ignore[import-untyped]  # aegra-api has no py.typed
+    executing, and leaving every lapsed lease alone during the grace after an outage."""
 
     async def find_recoverable() -> tuple[list[str], list[str]]:
         crashed, stuck = await find()
+        grace.reachable()
         alive = [run_id for run_id in crashed if run_id in active_runs]
         if alive:
             await _renew_leases(alive)
             logger.warning("renewed the leases of %d run(s) still executing here (missed heartbeats)", len(alive))
-        return [run_id for run_id in crashed if run_id not in active_runs], stuck
+        lapsed = [run_id for run_id in crashed if run_id not in active_runs]
+        if lapsed and grace.active():
+            logger.info("%d lapsed run lease(s) left to their holders after the database outage", len(lapsed))
+            return [], stuck
+        return lapsed, stuck
 
     return find_recoverable
 
@@ -167,7 +204,9 @@ async def _renew_leases(run_ids: list[str]) -> None:
 
 def install(app: FastAPI) -> None:
     """The handlers on Aegra's app, prompt reconnection, and a quiet lease reaper that spares live runs."""
-    from aegra_api.services.lease_reaper import lease_reaper  # type: ignore[import-untyped]  # no py.typed
+    from aegra_api.core.active_runs import active_runs  # type: ignore[import-untyped]  # no py.typed
+    from aegra_api.services.lease_reaper import lease_reaper  # type: ignore[import-untyped]
+    from aegra_api.settings import settings
 
     prompt_reconnects()
     for kind in (
@@ -179,5 +218,8 @@ def install(app: FastAPI) -> None:
     ):
         app.add_exception_handler(kind, database_error)
     app.add_exception_handler(httpx.HTTPStatusError, upstream_error)
-    lease_reaper._find_recoverable = sparing_live_runs(lease_reaper._find_recoverable)
-    lease_reaper._reap = quiet_when_unreachable(lease_reaper._reap, "recovering expired run leases")
+    grace = ReaperGrace(settings.worker.LEASE_DURATION_SECONDS)
+    lease_reaper._find_recoverable = sparing_live_runs(lease_reaper._find_recoverable, grace, active_runs)
+    lease_reaper._reap = quiet_when_unreachable(
+        lease_reaper._reap, "recovering expired run leases", on_unreachable=grace.unreachable
+    )

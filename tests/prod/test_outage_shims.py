@@ -185,3 +185,21 @@ async def test_a_run_submitted_while_redis_is_down_is_queued_once_it_is_back(
         assert await client.lrange("jobs", 0, -1) == [RUN.encode()]
     finally:
         await client.aclose()
+
+
+async def test_lapsed_leases_are_left_to_their_holders_for_a_lease_after_an_outage():
+    now = [100.0]
+    grace = outage.ReaperGrace(5.0, clock=lambda: now[0])
+
+    async def find() -> tuple[list[str], list[str]]:
+        return ["lapsed-run"], ["stuck-run"]
+
+    search = outage.sparing_live_runs(find, grace, active_runs={})
+    assert await search() == (["lapsed-run"], ["stuck-run"])  # no outage seen: crashed runs are recovered
+    grace.unreachable()  # the reaper's tick found the database away
+    now[0] += 30
+    assert await search() == ([], ["stuck-run"])  # back: their holders may still renew them
+    now[0] += 4.9
+    assert await search() == ([], ["stuck-run"])
+    now[0] += 0.2
+    assert await search() == (["lapsed-run"], ["stuck-run"])  # a lease later, still lapsed: crashed
