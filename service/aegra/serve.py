@@ -14,6 +14,12 @@ REQUIRED = {
 }
 
 
+STUCK_PENDING_SECONDS = "30"
+"""Aegra's STUCK_PENDING_THRESHOLD_SECONDS unless set (Aegra's own is 120): a Redis that restarts without its data
+loses the runs queued in it, and the reaper queues such a run again once it has waited this long (it checks the run is
+not in the queue any more, so a run only waiting its turn is left alone)."""
+
+
 class MissingSetting(ValueError):
     pass
 
@@ -32,6 +38,7 @@ def aegra_env(env: dict[str, str], *, host: str, port: int, jobs: int, config: P
         "N_JOBS_PER_WORKER": str(jobs),
         "HOST": host,
         "PORT": str(port),
+        "STUCK_PENDING_THRESHOLD_SECONDS": env.get("STUCK_PENDING_THRESHOLD_SECONDS") or STUCK_PENDING_SECONDS,
         SELF_URL_ENV: env.get(SELF_URL_ENV) or f"http://{loopback}:{port}",
         INTERNAL_TOKEN_ENV: env.get(INTERNAL_TOKEN_ENV) or secrets.token_urlsafe(32),
     }

@@ -20,6 +20,7 @@ from psycopg_pool.base import AttemptWithBackoff
 
 from service.aegra import checkpoints, outage, queue
 from service.aegra.eventids import MonotonicEventIds, part_id, part_sequence
+from service.aegra.serve import aegra_env
 from service.aegra.streams import LOST_EVENT, CheckedRuns, explained_error
 from tests.support.net import free_port
 from tests.support.redis_server import RedisServer, redis_server
@@ -203,3 +204,16 @@ async def test_lapsed_leases_are_left_to_their_holders_for_a_lease_after_an_outa
     assert await search() == ([], ["stuck-run"])
     now[0] += 0.2
     assert await search() == (["lapsed-run"], ["stuck-run"])  # a lease later, still lapsed: crashed
+
+
+def test_runs_lost_with_redis_queue_are_queued_again_after_30_s_unless_set():
+    base = {"DATABASE_URL": "postgresql://u@db/x", "REDIS_URL": "redis://r:6379/0"}
+    env = aegra_env(base, host="127.0.0.1", port=1, jobs=2, config=Path("langgraph.json"))
+    assert env["STUCK_PENDING_THRESHOLD_SECONDS"] == "30"
+    mine = {**base, "STUCK_PENDING_THRESHOLD_SECONDS": "90"}
+    assert (
+        aegra_env(mine, host="127.0.0.1", port=1, jobs=2, config=Path("langgraph.json"))[
+            "STUCK_PENDING_THRESHOLD_SECONDS"
+        ]
+        == "90"
+    )
