@@ -117,7 +117,7 @@ def main(
             "wall_seconds": round(result.wall_seconds, 1),
             "jobs_per_worker": jobs,
             "model_requests": len(model.requests),
-            "retries_503": result.retries_503,
+            "retries": result.retries,
             "runtime": runtime,
             "replicas": replicas,
             **({"errors": errors} if errors else {}),

@@ -19,7 +19,7 @@ KEYS = {
     "wall_seconds",
     "jobs_per_worker",
     "model_requests",
-    "retries_503",
+    "retries",
     "runtime",
     "replicas",
 }

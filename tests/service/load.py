@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from tests.service.taskclient import TERMINAL, TaskClient, read_until
 from tests.support.fixture_repo import FIXTURE_TASK, create_fixture_repo
 
@@ -31,8 +33,8 @@ class TaskOutcome:
     error: str | None = None
     reason: str | None = None
     """The task's own `reason` when it ended otherwise than completed."""
-    retries_503: int = 0
-    """Requests of this task answered 503 with Retry-After and sent again (RETRIES_503)."""
+    retries: int = 0
+    """Requests of this task the service asked to retry (503 with Retry-After, 409 in progress), sent again."""
 
 
 @dataclass
@@ -50,8 +52,8 @@ class LoadResult:
         return sum(o.task_id is None or o.status not in TERMINAL or o.error is not None for o in self.outcomes)
 
     @property
-    def retries_503(self) -> int:
-        return sum(o.retries_503 for o in self.outcomes)
+    def retries(self) -> int:
+        return sum(o.retries for o in self.outcomes)
 
     @property
     def first_event_ms(self) -> float | None:
@@ -81,9 +83,11 @@ def make_repos(root: Path, count: int) -> list[Path]:
     return [create_fixture_repo(root / f"repo{i}").path for i in range(count)]
 
 
-RETRIES_503 = 5
-"""How often a request answered 503 with Retry-After (a dependency briefly unavailable: "retry shortly") is sent again,
-as a well-behaved client does; creation carries an Idempotency-Key, so a retry never makes a second task."""
+RETRIES = 10
+"""How often a request is sent again when the service says "retry shortly", as a well-behaved client does: a 503 with
+Retry-After (a dependency briefly unavailable) after that many seconds, a 409 for an Idempotency-Key still being
+processed (the claim of an earlier attempt, kept up to a minute) after a second. Creation carries an Idempotency-Key,
+so a retry never makes a second task."""
 
 
 @dataclass
@@ -91,13 +95,22 @@ class _Retries:
     retries: int = 0
 
 
+def _retry_after(response: httpx.Response) -> float | None:
+    if response.status_code == 503 and "Retry-After" in response.headers:
+        return float(response.headers["Retry-After"])
+    if response.status_code == 409 and "still being processed" in response.text:
+        return 1.0
+    return None
+
+
 async def _send(client: TaskClient, counted: _Retries, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
     for attempt in itertools.count():
         response = await client.http.request(method, url, **kwargs)
-        if response.status_code != 503 or "Retry-After" not in response.headers or attempt == RETRIES_503:
+        delay = _retry_after(response)
+        if delay is None or attempt == RETRIES:
             break
         counted.retries += 1
-        await asyncio.sleep(float(response.headers["Retry-After"]))
+        await asyncio.sleep(delay)
     assert response.status_code in (200, 201), response.text
     return response.json()
 
@@ -127,11 +140,11 @@ async def run_one(client: TaskClient, repo: Path, timeout: float) -> TaskOutcome
             "return a + b" in (view["diff"] or ""),
             len(messages),
             reason=view.get("reason"),
-            retries_503=counted.retries,
+            retries=counted.retries,
         )
     except Exception as exc:  # reported per task, counted as lost
         error = f"{type(exc).__name__}: {exc}"
-        return TaskOutcome(task_id, "error", None, None, False, 0, error, retries_503=counted.retries)
+        return TaskOutcome(task_id, "error", None, None, False, 0, error, retries=counted.retries)
 
 
 def _graph_event(message: dict) -> bool:
