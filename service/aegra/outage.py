@@ -51,9 +51,13 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
     psycopg.OperationalError,  # includes psycopg_pool.PoolTimeout, AdminShutdown, CannotConnectNow
     asyncpg.exceptions.PostgresConnectionError,  # includes ConnectionDoesNotExistError
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now, crash shutdown
-    ConnectionError,  # a refused or reset connect (asyncpg raises the OSError itself)
     sa_exc.TimeoutError,  # SQLAlchemy's pool could not hand out a connection
 )
+"""Besides these, a ConnectionError (a refused or reset connect: asyncpg raises the OSError itself) raised through a
+driver's code."""
+
+
+_DRIVERS = ("asyncpg", "psycopg", "sqlalchemy")
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -69,11 +73,22 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
+def _from_driver(error: BaseException) -> bool:
+    """Raised through a database driver's code (a bare ConnectionError may come from anywhere: a pipe, a socket)."""
+    tb = error.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith(_DRIVERS):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def postgres_unavailable(exc: BaseException) -> str | None:
     """'ErrorClass: first line' of the error showing PostgreSQL cannot be reached, or None for any other error."""
     for error in _chain(exc):
         invalidated = isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
-        if isinstance(error, _UNREACHABLE) or invalidated:
+        refused = isinstance(error, ConnectionError) and _from_driver(error)
+        if isinstance(error, _UNREACHABLE) or invalidated or refused:
             first = (str(error).strip().splitlines() or [""])[0][:200]
             return f"{type(error).__name__}: {first}" if first else type(error).__name__
     return None

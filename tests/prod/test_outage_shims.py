@@ -122,6 +122,10 @@ async def test_unreachable_postgres_is_recognised_and_other_errors_are_not():
         assert outage.postgres_unavailable(wrapped)
     assert outage.postgres_unavailable(ValueError("bad input")) is None
     assert outage.postgres_unavailable(FileNotFoundError("no such file")) is None
+    try:
+        raise BrokenPipeError("a sandbox's pipe closed")  # a ConnectionError too, but not the database's
+    except BrokenPipeError as pipe:
+        assert outage.postgres_unavailable(pipe) is None
 
 
 def test_psycopg_pool_backoff_is_capped(monkeypatch: pytest.MonkeyPatch):
