@@ -188,9 +188,12 @@ class RunRelay:
                             self._states.set(task_id, status)
                             await self._append(task_id, "status", status=status, run_id=run_id, part=at)
                     elif part.event == "error":
-                        reason = _error_text(part.data)
+                        # After the graph's own end (a good outcome saved), an error is the run's bookkeeping failing:
+                        # logged as such, not as a second, contradicting end of the task.
+                        kind = "run_error" if ended else EventType.FAILED.value
+                        extra = {} if ended else {"status": "failed"}
                         await self._append(
-                            task_id, EventType.FAILED.value, status="failed", reason=reason, run_id=run_id, part=at
+                            task_id, kind, reason=_error_text(part.data), run_id=run_id, part=at, **extra
                         )
                         ended = True
                 return ended

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.contract import TERMINAL_STATUSES, TaskStatus
+from agent.contract import FAILED_STATUSES, TERMINAL_STATUSES, TaskStatus
 from agent.http.models import PendingInput, TaskLinks, TaskView, TestsView
 
 QUEUED = "queued"
@@ -69,7 +69,9 @@ def task_view(thread: dict[str, Any], *, last_event_id: int = 0, failure: str | 
     values: dict[str, Any] = raw_values if isinstance(raw_values, dict) else {}
     pending = pending_input(thread)
     status = derive_status(thread, pending, failure=failure)
-    reason = values.get("reason") or (failure if status in TERMINAL_STATUSES else None)
+    # A run that errored after the graph saved a good outcome (its end's bookkeeping failed) keeps that outcome; the
+    # error's text is a reason only for a task that failed.
+    reason = values.get("reason") or (failure if status in FAILED_STATUSES else None)
     if status == TaskStatus.CANCELLED:
         reason = metadata.get("cancel_reason") or reason
     diff = values.get("diff")

@@ -75,3 +75,11 @@ def test_a_large_diff_is_cut_in_the_view_and_linked_whole() -> None:
     assert view.links.diff == f"/tasks/{TASK_ID}/diff"
     small = task_view(thread("idle", {"status": "completed", "diff": "+x\n"}))
     assert small.diff == "+x\n" and small.diff_truncated is False
+
+
+def test_a_run_error_after_a_saved_good_outcome_keeps_it_without_a_failure_reason() -> None:
+    values = {"status": "completed", "summary": "fixed", "diff": "+x"}
+    view = task_view(thread("error", values), failure="postgres is unavailable")
+    assert (view.status, view.reason, view.summary) == ("completed", None, "fixed")
+    failed = task_view(thread("error", {"status": "programming"}), failure="postgres is unavailable")
+    assert (failed.status, failed.reason) == ("failed", "postgres is unavailable")
