@@ -145,6 +145,37 @@ async def test_a_plain_command_is_found_on_its_own_path(local: LocalSandbox) -> 
     assert (await local.exec("printenv PATH")).output.strip() == base_path
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_runner_works_under_uvloop(tmp_path: Path, variant: str) -> None:
+    """The servers run on uvloop, whose transports are not asyncio's classes: commands, streamed output, a timeout
+    and a runner restart all work there too."""
+    import uvloop
+
+    async def scenario() -> list[object]:
+        chunks: list[str] = []
+
+        async def collect(text: str) -> None:
+            chunks.append(text)
+
+        isolation = Bwrap(bwrap_or_fail()) if variant == "bwrap" else None
+        async with LocalSandbox(
+            tmp_path, settings=SandboxSettings(state_dir=tmp_path / "state"), isolation=isolation
+        ) as sb:
+            plain = await sb.exec("echo one; echo two >&2", on_output=collect)
+            slow = await sb.exec("sleep 5", timeout=0.5)
+            died = await sb.exec("kill -9 $PPID; sleep 5")
+            again = await sb.exec("echo back")
+        return [plain.output, "".join(chunks), slow.timed_out, died.ok, again.output]
+
+    assert asyncio.run(scenario(), loop_factory=uvloop.new_event_loop) == [
+        "one\ntwo\n",
+        "one\ntwo\n",
+        True,
+        False,
+        "back\n",
+    ]
+
+
 # ---------------------------------------------------------------- what bubblewrap hides
 
 
