@@ -459,6 +459,9 @@ def become_subreaper():
 
 
 def main():
+    # Only stdin, stdout and stderr are ours: a host event loop that does not close the rest when it spawns (uvloop)
+    # would hand its descriptors, and duplicates of our own stdio, to every command (which could then write frames).
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
     become_subreaper()
     runner = Runner()
     try:

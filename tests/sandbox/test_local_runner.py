@@ -147,8 +147,9 @@ async def test_a_plain_command_is_found_on_its_own_path(local: LocalSandbox) -> 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_the_runner_works_under_uvloop(tmp_path: Path, variant: str) -> None:
-    """The servers run on uvloop, whose transports are not asyncio's classes: commands, streamed output, a timeout
-    and a runner restart all work there too."""
+    """The servers run on uvloop, whose transports are not asyncio's classes and which leaves descriptors open in the
+    processes it spawns: commands, streamed output, a timeout and a runner restart work there too, and a command
+    inherits nothing but its stdio."""
     import uvloop
 
     async def scenario() -> list[object]:
@@ -162,16 +163,27 @@ def test_the_runner_works_under_uvloop(tmp_path: Path, variant: str) -> None:
             tmp_path, settings=SandboxSettings(state_dir=tmp_path / "state"), isolation=isolation
         ) as sb:
             plain = await sb.exec("echo one; echo two >&2", on_output=collect)
+            fds = await sb.exec("ls /proc/self/fd")  # 3 is ls's own listing
             slow = await sb.exec("sleep 5", timeout=0.5)
-            died = await sb.exec("kill -9 $PPID; sleep 5")
+            died = await sb.exec("kill -9 $PPID; sleep 5")  # reported at once: nothing else holds the runner's output
             again = await sb.exec("echo back")
-        return [plain.output, "".join(chunks), slow.timed_out, died.ok, again.output]
+        return [
+            plain.output,
+            "".join(chunks),
+            fds.output.split(),
+            slow.timed_out,
+            died.ok,
+            died.duration < 3,
+            again.output,
+        ]
 
     assert asyncio.run(scenario(), loop_factory=uvloop.new_event_loop) == [
         "one\ntwo\n",
         "one\ntwo\n",
+        ["0", "1", "2", "3"],
         True,
         False,
+        True,
         "back\n",
     ]
 
