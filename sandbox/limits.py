@@ -1,8 +1,17 @@
 """Resource limits for local sandboxes: a cgroup per sandbox capping its processes and its memory.
 
 The sandbox's runner is moved into `<hierarchy>/open-swe/<sandbox>` right after it starts (before any command), so
-every command it forks inherits the limits. `RLIMIT_NPROC` would not do: it does not bind root, and it counts the
-user's processes, not the sandbox's. Two layouts are supported:
+every command it forks inherits the limits.
+
+Without a writable cgroup (an unprivileged service user), an isolated (bwrap) sandbox still gets its process cap from
+`RLIMIT_NPROC`, set on its processes inside its own user namespace (memory stays uncapped). Since Linux 5.14 that
+count is per (user namespace, uid): `copy_process` refuses a fork when `is_rlimit_overlimit` finds the count of the
+sandbox's (namespace, uid) above the caller's RLIMIT_NPROC, or a parent level's count above the limit its creator had
+(bwrap's, normally unlimited): so it counts the sandbox's processes only, not the service user's others. The check is
+skipped for real uid 0 (INIT_USER) and for holders of CAP_SYS_RESOURCE/CAP_SYS_ADMIN in the initial namespace, which
+a sandboxed command of an unprivileged service never has. It does not do for root (INIT_USER: skipped, hence cgroups),
+nor for isolation=none (no namespace of its own: the count would be all of the service user's processes).
+Two cgroup layouts are supported:
   cgroup v2: one hierarchy at `root` (`cgroup.controllers` there); `pids` and `memory` enabled in `subtree_control`
              on the way down; limits `pids.max`, `memory.max` (and `memory.swap.max` 0: the cap is RAM plus swap).
   cgroup v1: `root/pids` and `root/memory`; limits `pids.max`, `memory.limit_in_bytes` (and `memory.memsw.*`).
@@ -12,11 +21,13 @@ Everything here is blocking file I/O: call it from a thread.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import logging
 import os
 import re
+import resource
 import secrets
 import signal
 import time
@@ -44,6 +55,8 @@ class LimitsUnavailable(IsolationUnavailable):
 class Mechanism(StrEnum):
     CGROUP_V2 = "cgroup-v2"
     CGROUP_V1 = "cgroup-v1"
+    RLIMIT_NPROC = "rlimit-nproc"
+    """RLIMIT_NPROC in the sandbox's user namespace: processes capped, memory not (see the module's docstring)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +75,9 @@ class Applied:
     mechanism: Mechanism
     max_processes: int
     max_memory_bytes: int
+    """0: not capped (RLIMIT_NPROC)."""
     paths: tuple[Path, ...]
+    """The cgroup directories (none with RLIMIT_NPROC)."""
 
 
 @functools.cache
@@ -223,8 +238,10 @@ def process_tree(pid: int) -> list[int]:
     return [pid, *descendants(pid)]
 
 
-def establish(settings: SandboxSettings, sandbox_id: str) -> Applied | None:
-    """The sandbox's cgroup per `settings.resource_limits`: created, or None (auto, nothing usable).
+def establish(settings: SandboxSettings, sandbox_id: str, *, user_namespace: bool = False) -> Applied | None:
+    """The sandbox's cgroup per `settings.resource_limits`: created, or None (auto, nothing usable). Without a usable
+    cgroup, in auto mode, a sandbox in its own user namespace (`user_namespace`: bwrap) of a service not running as
+    root gets RLIMIT_NPROC instead (applied by `enter`).
 
     Raises LimitsUnavailable when they are required and cannot be had.
     """
@@ -246,6 +263,13 @@ def establish(settings: SandboxSettings, sandbox_id: str) -> Applied | None:
             return applied
     if settings.resource_limits is ResourceLimits.REQUIRED:
         raise LimitsUnavailable(f"SANDBOX_RESOURCE_LIMITS=required but {problem}")
+    if user_namespace and os.getuid() != 0:
+        _once(
+            logging.WARNING,
+            f"sandbox resource limits: {settings.max_processes} processes per sandbox by RLIMIT_NPROC in its user "
+            f"namespace, memory not capped ({problem})",
+        )
+        return Applied(Mechanism.RLIMIT_NPROC, settings.max_processes, 0, ())
     _once(
         logging.WARNING,
         f"sandbox resource limits: none (SANDBOX_RESOURCE_LIMITS=auto and {problem}); "
@@ -255,16 +279,33 @@ def establish(settings: SandboxSettings, sandbox_id: str) -> Applied | None:
 
 
 def enter(applied: Applied, pid: int, *, required: bool) -> bool:
-    """Move a freshly started runner (and bwrap's processes around it) into the cgroup; False if that failed (auto)."""
+    """Move a freshly started runner (and bwrap's processes around it) into the cgroup, or set its RLIMIT_NPROC;
+    False if that failed (auto)."""
     try:
-        add(applied, process_tree(pid))
+        if applied.mechanism is Mechanism.RLIMIT_NPROC:
+            limit_nproc(applied.max_processes, pid)
+        else:
+            add(applied, process_tree(pid))
     except OSError as exc:
-        problem = f"moving the sandbox's runner into {applied.paths[0]} failed: {exc.strerror or exc}"
+        where = "RLIMIT_NPROC" if not applied.paths else applied.paths[0]
+        problem = f"putting the sandbox's runner under {where} failed: {exc.strerror or exc}"
         if required:
             raise LimitsUnavailable(f"SANDBOX_RESOURCE_LIMITS=required but {problem}") from None
         log.warning("sandbox resource limits: none for this runner (%s)", problem)
         return False
     return True
+
+
+def limit_nproc(max_processes: int, pid: int) -> None:
+    """Set RLIMIT_NPROC (soft and hard: a command cannot raise it) on a freshly started sandbox's processes that are
+    in a user namespace other than this process's (bwrap's init and the runner; not bwrap outside it, whose count is
+    the service user's). Raises OSError when there is none: there the limit would count the service user's processes."""
+    own = os.stat("/proc/self/ns/user").st_ino
+    inside = [p for p in process_tree(pid) if os.stat(f"/proc/{p}/ns/user").st_ino != own]
+    if not inside:
+        raise OSError(errno.ESRCH, "the runner has no user namespace of its own")
+    for p in inside:
+        resource.prlimit(p, resource.RLIMIT_NPROC, (max_processes, max_processes))
 
 
 @functools.cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -126,7 +127,8 @@ class LocalSandbox:
 
     @property
     def resource_limits(self) -> limits.Applied | None:
-        """The cgroup limits the runner (and so every command) is under; None before the first command or without."""
+        """The limits the runner (and so every command) is under, and by which mechanism (`.mechanism`: a cgroup, or
+        RLIMIT_NPROC in the sandbox's user namespace); None before the first command or without."""
         return self._limits
 
     async def _confine(self, runner_pid: int) -> None:
@@ -134,7 +136,8 @@ class LocalSandbox:
         if self._unlimited:
             return
         if self._limits is None:
-            self._limits = await asyncio.to_thread(limits.establish, self._settings, self._id)
+            establish = functools.partial(limits.establish, user_namespace=self._isolation is not None)
+            self._limits = await asyncio.to_thread(establish, self._settings, self._id)
             self._unlimited = self._limits is None
             if self._limits is None:
                 return

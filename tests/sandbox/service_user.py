@@ -74,6 +74,9 @@ async def _drive(spec: dict[str, Any]) -> list[dict[str, Any]]:
                         results.append({"out": [[m.path, m.line, m.text] for m in found.matches]})
                     elif op == "root":
                         results.append({"out": sb.root})
+                    elif op == "limits":  # the limit mechanism in force (after a first command), or None
+                        applied = getattr(sb, "resource_limits", None)  # a LocalSandbox property
+                        results.append({"out": None if applied is None else [applied.mechanism, applied.max_processes]})
                 except SandboxError as exc:
                     results.append({"error": f"{type(exc).__name__}: {exc}"})
     finally:
@@ -176,7 +179,10 @@ async def drive_as_user(spec: dict[str, Any]) -> list[dict[str, Any]]:
         "PYTHONPATH": str(await asyncio.to_thread(code_copy)),
     }
     user = pwd.getpwnam(USER)
+    # spec["nproc"]: an RLIMIT_NPROC on the driver, a safety net counting all of the user's processes
+    cap = ["/usr/bin/prlimit", f"--nproc={spec['nproc']}"] if spec.get("nproc") else []
     proc = await asyncio.create_subprocess_exec(
+        *cap,
         "/usr/bin/setpriv",
         f"--reuid={user.pw_uid}",
         f"--regid={user.pw_gid}",
