@@ -138,3 +138,15 @@ async def test_isolation_none_as_the_user_has_no_cap_and_says_so(service: tuple[
     results = await run(service, [["exec", "true"], ["limits"]], isolation="none")
     expected = None if service[0] == "user" else [expected_mechanism("root"), MAX_PROCESSES]
     assert results[1]["out"] == expected
+
+
+@pytest.mark.parametrize("service", ["user"], indirect=True)
+async def test_a_restarted_runner_gets_the_cap_again_and_commands_cannot_raise_it(service: tuple[str, Path]) -> None:
+    show = "grep 'Max processes' /proc/self/limits"
+    before, raised, died, after = await run(
+        service, [["exec", show], ["exec", "ulimit -u 1000"], ["exec", "kill -9 $PPID"], ["exec", show]]
+    )
+    assert before["out"].split()[2:4] == [str(MAX_PROCESSES)] * 2, before
+    assert raised["code"] != 0 and "Operation not permitted" in raised["out"], raised
+    assert died["code"] != 0, died
+    assert after["out"].split()[2:4] == [str(MAX_PROCESSES)] * 2, after
