@@ -10,6 +10,7 @@ import asyncio
 import builtins
 import logging
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,9 +176,11 @@ class TaskService:
                 REQUESTS_REFUSED.labels("rate_limited").inc()
                 raise RateLimited(decision.retry_after, decision.limit)
             task_id = await self._start_task(owner, request)
-        except BaseException as exc:
-            if idempotency_key is not None and not isinstance(exc, StoreUnavailable):
-                await self.idempotency.abandon(owner, idempotency_key)  # the key's claim lapses on its own otherwise
+        except BaseException:
+            if idempotency_key is not None:
+                # Free the key for a retry; when the records' own store is the one away, the claim lapses (CLAIM_TTL).
+                with suppress(StoreUnavailable):
+                    await self.idempotency.abandon(owner, idempotency_key)
             raise
         if idempotency_key is not None:
             try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
@@ -15,6 +16,11 @@ from service.aegra.streams import CheckedRuns
 
 TIMEOUT = (10, None, 60, 10)
 """connect, read (runs stream), write, pool"""
+SELF_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=200, keepalive_expiry=2.0)
+"""Calls to this server's own API: every relayed run holds one connection for its whole stream, so httpx's default
+cap of 100 made every other call (task creation, websocket reads, relay rejoins) wait for a slot and fail with
+PoolTimeout once about 100 tasks ran on a replica. Idle connections are dropped after 2 s, before uvicorn's 5 s
+keep-alive closes them on its side (a connection reused just as the server closed it failed with ReadError)."""
 
 
 def with_state(thread: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
@@ -53,8 +59,14 @@ def service_client() -> LangGraphClient:
     if settings is None:
         return get_client(api_key=None, timeout=TIMEOUT)
     url, headers = settings
-    client = get_client(url=url, api_key=None, headers=headers, timeout=TIMEOUT)
-    install_act_as(client.http.client)
+    http = httpx.AsyncClient(
+        base_url=url,
+        headers=headers,
+        timeout=httpx.Timeout(TIMEOUT),
+        transport=httpx.AsyncHTTPTransport(retries=5, limits=SELF_LIMITS),
+    )
+    client = LangGraphClient(http)
+    install_act_as(http)
     client.threads = StatefulThreads(client.threads)  # type: ignore[assignment]  # same interface, values filled
     client.runs = CheckedRuns(client.runs)  # type: ignore[assignment]  # same interface, streams checked
     return client
