@@ -9,6 +9,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,15 @@ def base() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+async def drive_for(user: str, base: Path, spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The spec's threads driven by the service running as `user` (root, or the unprivileged user owning `base`)."""
+    if user == "root":
+        return await drive(spec)
+    account = ensure_user()
+    subprocess.run(["chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(base)], check=True)
+    return await drive_as_user(spec)
+
+
 def rev(project: Path, ref: str) -> str:
     return subprocess.run(["git", "rev-parse", ref], cwd=project, capture_output=True, text=True).stdout.strip()
 
@@ -58,12 +68,7 @@ async def test_a_commondir_left_by_a_killed_session_is_removed_at_the_next_acqui
         "project": str(project),
         "threads": [["t1", [["exec", "test -e .git/commondir && echo still-there; echo ran"]]]],
     }
-    if user == "root":
-        (result,) = await drive(spec)
-    else:
-        account = ensure_user()
-        subprocess.run(["chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(base)], check=True)
-        (result,) = await drive_as_user(spec)
+    (result,) = await drive_for(user, base, spec)
     assert result["out"] == "ran\n", result
     assert not (project / ".git" / "commondir").exists()
     subprocess.run(["git", "status", "--short"], cwd=project, capture_output=True, check=False)
@@ -122,12 +127,7 @@ async def test_a_project_that_is_a_linked_worktree_keeps_its_admin_directory(bas
         "project": str(wt),
         "threads": [["t1", [["exec", plant]]]],
     }
-    if user == "root":
-        (result,) = await drive(spec)
-    else:
-        account = ensure_user()
-        subprocess.run(["chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(base)], check=True)
-        (result,) = await drive_as_user(spec)
+    (result,) = await drive_for(user, base, spec)
     assert result["out"].split() == ["commondir-refused", "gitdir-refused", "move-refused", "git-works"], result
     assert {name: (admin / name).read_text() for name in ("commondir", "gitdir")} == before
     assert not (admin / "config.worktree").exists(), "restored at release"

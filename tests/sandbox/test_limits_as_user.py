@@ -22,18 +22,11 @@ import pytest
 from sandbox import limits
 from sandbox.runner_main import CAPPED_CODE
 from tests.sandbox.service_user import SHARED, drive, drive_as_user, ensure_user
+from tests.sandbox.test_local_limits import BOMB
 from tests.support.processes import processes_with, wait_until_gone
 
 MAX_PROCESSES = 40
 NPROC_NET = 400
-BOMB = (
-    "/usr/bin/python3 -c 'import os,time\n"
-    "for _ in range(400):\n"
-    "    try:\n"
-    "        if os.fork() == 0: time.sleep(30); os._exit(0)\n"
-    "    except OSError: break\n"
-    "time.sleep(30)'"
-)
 
 
 @pytest.fixture(params=["root", "user"])
