@@ -69,31 +69,23 @@ async def test_aegras_alembic_version_table_is_untouched(postgres_url: str) -> N
     assert await query(url, f"SELECT version_num FROM {VERSION_TABLE}") == [("0001",)]
 
 
+async def migrate_by_hand(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m service.postgres.migrate` with this environment."""
+    command = [sys.executable, "-m", "service.postgres.migrate"]
+    return await asyncio.to_thread(
+        subprocess.run, command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
 async def test_the_migration_command_migrates_by_hand(postgres_url: str) -> None:
     url = await fresh_database(postgres_url)
     env = {**os.environ, "DATABASE_URL": url.replace("postgresql://", "postgres://")}
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "service.postgres.migrate"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = await migrate_by_hand(env)
     assert done.returncode == 0, done.stderr
     assert "revision 0001" in done.stdout
     assert await tables(url) == TABLES
     missing = {k: v for k, v in env.items() if k != "DATABASE_URL"}
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "service.postgres.migrate"],
-        cwd=ROOT,
-        env=missing,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = await migrate_by_hand(missing)
     assert done.returncode == 2 and "DATABASE_URL is not set" in done.stderr
 
 
